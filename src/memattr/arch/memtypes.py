@@ -66,10 +66,13 @@ class Cacheability(enum.Enum):
     @property
     def restrictiveness(self) -> int:
         """Rank in Table D8-98: Non-cacheable beats Write-Through beats Write-Back."""
-        return {"WB": 0, "WT": 1, "NC": 2}[self.value]
+        return _CACHE_RANK[self]
 
     def __str__(self) -> str:
         return self.value
+
+
+_CACHE_RANK = {Cacheability.WB: 0, Cacheability.WT: 1, Cacheability.NC: 2}
 
 
 class AllocHint(enum.Enum):
@@ -115,10 +118,13 @@ class Shareability(enum.Enum):
     @property
     def restrictiveness(self) -> int:
         """Rank used by ``S2CombineS1Shareability``: OSH beats ISH beats NSH."""
-        return {"NSH": 0, "ISH": 1, "OSH": 2}[self.value]
+        return _SHARE_RANK[self]
 
     def __str__(self) -> str:
         return self.value
+
+
+_SHARE_RANK = {Shareability.NSH: 0, Shareability.ISH: 1, Shareability.OSH: 2}
 
 
 class TagType(enum.Enum):
@@ -183,10 +189,10 @@ class Device:
 
     kind: DeviceKind
     xs: bool = True
+    short_name: str = field(init=False, repr=False, compare=False, hash=False)
 
-    @property
-    def short_name(self) -> str:
-        return f"Device-{self.kind.value}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "short_name", f"Device-{self.kind.value}")
 
     @property
     def is_device(self) -> bool:
@@ -219,10 +225,12 @@ class Normal:
     outer: CacheAttrs
     xs: bool = True
     tags: TagType = TagType.UNTAGGED
+    short_name: str = field(init=False, repr=False, compare=False, hash=False)
 
-    @property
-    def short_name(self) -> str:
-        return f"Normal-i{self.inner.cacheability.value}-o{self.outer.cacheability.value}"
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "short_name", f"Normal-i{self.inner.cacheability.value}-o{self.outer.cacheability.value}"
+        )
 
     @property
     def is_device(self) -> bool:

@@ -1,0 +1,51 @@
+"""The full stage-1 x stage-2 matrix: every MAIR byte against every stage-2 MemAttr value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from memattr.arch.combine import Combination, Controls, combine
+from memattr.arch.features import NO_FEATURES, FeatureSet
+from memattr.arch.memtypes import MemoryAttributes, Normal, Shareability, TagType
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    s1: int
+    s2: int
+    fwb: bool
+    combination: Combination
+
+    def to_json(self) -> dict[str, Any]:
+        result = self.combination.result
+        attrs = result if isinstance(result, MemoryAttributes) else None
+        data: dict[str, Any] = {
+            "s1": f"{self.s1:#04x}",
+            "s2": f"{self.s2:#03x}",
+            "memory_type": self.combination.memory_type,
+            "shareability": attrs.shareability.value if attrs else None,
+            "xs": int(attrs.memtype.xs) if attrs else None,
+            "tagged": (isinstance(attrs.memtype, Normal) and attrs.memtype.tags is TagType.ALLOCATION_TAGGED)
+            if attrs else None,
+        }
+        if attrs is None:
+            data["possible_memory_types"] = sorted({p.short_name for p in self.combination.possible})
+        return data
+
+
+def matrix(
+    *,
+    fwb: bool,
+    features: FeatureSet = NO_FEATURES,
+    s1_shareability: Shareability = Shareability.ISH,
+    s2_shareability: Shareability = Shareability.ISH,
+) -> list[Cell]:
+    """All 256 x 16 cells, stage-1 byte major, with the given FWB setting and features."""
+    controls = Controls(fwb=fwb)
+    return [
+        Cell(s1, s2, fwb, combine(s1, s2, s1_shareability=s1_shareability, s2_shareability=s2_shareability,
+                                  controls=controls, features=features))
+        for s1 in range(256)
+        for s2 in range(16)
+    ]

@@ -1,0 +1,44 @@
+"""Parameter types and output helpers shared by the command modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.console import Console
+
+from memattr.output import to_json
+
+
+class Number(click.ParamType):
+    """An unsigned integer of at most ``bits`` bits, written in hex (0x), binary (0b) or decimal."""
+
+    name = "number"
+
+    def __init__(self, bits: int, what: str) -> None:
+        self.bits = bits
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            number = value
+        else:
+            text = str(value).strip().replace("_", "")
+            try:
+                number = int(text, 0)
+            except ValueError:
+                self.fail(
+                    f"{value!r} is not a number; expected {self.what} in hex (0x..), binary (0b..) or decimal",
+                    param, ctx,
+                )
+        if not 0 <= number < 1 << self.bits:
+            self.fail(f"{value!r} does not fit in {self.bits} bits; expected {self.what}", param, ctx)
+        return number
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(to_json(data), nl=False)
