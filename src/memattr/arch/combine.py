@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+from functools import lru_cache
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -187,6 +188,7 @@ def s2_combine_s1_device(s1: DeviceKind, s2: DeviceKind) -> DeviceKind:
     return s1 if s1.restrictiveness >= s2.restrictiveness else s2
 
 
+@lru_cache(maxsize=1024)
 def s2_combine_s1_attr_hints(s1: CacheAttrs, s2: CacheAttrs) -> CacheAttrs:
     """ASL ``S2CombineS1AttrHints``: the less cacheable wins (Table D8-98); hints come from stage 1."""
     winner = s1.cacheability if s1.cacheability.restrictiveness >= s2.cacheability.restrictiveness else s2.cacheability
@@ -290,6 +292,14 @@ def _apply_s1_overrides(decoded: MemoryType, controls: Controls, steps: list[Ste
     return decoded
 
 
+@lru_cache(maxsize=4096)
+def _stage1_cached(
+    attr: int | None, shareability: Shareability, controls: Controls, features: FeatureSet
+) -> tuple[MemoryAttributes | Unpredictable, tuple[Step, ...]]:
+    s1, steps = stage1_output(attr, shareability, controls, features)
+    return s1, tuple(steps)
+
+
 def _stage1_disabled(
     controls: Controls, features: FeatureSet, steps: list[Step]
 ) -> tuple[MemoryAttributes, list[Step]]:
@@ -319,6 +329,7 @@ def _stage1_disabled(
 
 # --- stage 2 -------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=256)
 def s2_decode_mem_attrs(attr: S2Device | S2Normal, shareability: Shareability, fnxs: bool) -> MemoryAttributes:
     """ASL ``S2DecodeMemAttrs`` for FWB=0, with XS = NOT FnXS (``AArch64.S2Walk``)."""
     if isinstance(attr, S2Device):
@@ -472,7 +483,8 @@ def combine(
     features = check_features(features)
     if s2_memattr is None and controls.hcr_dc:
         controls = replace(controls, hcr_dc=False)
-    s1, steps = stage1_output(s1_attr, s1_shareability, controls, features)
+    s1, s1_steps = _stage1_cached(s1_attr, s1_shareability, controls, features)
+    steps = list(s1_steps)
     s2 = decode_s2_memattr(s2_memattr, fwb=controls.fwb, features=features) if s2_memattr is not None else None
     if s2 is not None:
         steps.append(_s2_decode_step(s2))
@@ -531,6 +543,7 @@ def _possible_outcomes(
     return value
 
 
+@lru_cache(maxsize=256)
 def _s2_decode_step(s2: Any) -> Step:
     if s2.fwb:
         source = "DDI0487 M.a D8.6.6 Tables D8-100, D8-101"

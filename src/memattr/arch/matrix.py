@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,18 @@ def matrix(
 ) -> list[Cell]:
     """All 256 x 16 cells, stage-1 byte major, with the given FWB setting and features."""
     controls = Controls(fwb=fwb)
+    # Thousands of small immutable values and no reference cycles: the cyclic collector only costs here.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _cells(fwb, features, s1_shareability, s2_shareability, controls)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _cells(fwb: bool, features: FeatureSet, s1_shareability: Shareability, s2_shareability: Shareability,
+           controls: Controls) -> list[Cell]:
     return [
         Cell(s1, s2, fwb, combine(s1, s2, s1_shareability=s1_shareability, s2_shareability=s2_shareability,
                                   controls=controls, features=features))

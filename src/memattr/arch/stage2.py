@@ -186,7 +186,8 @@ def _decode_fwb(value: int, features: FeatureSet, candidates: bool = True) -> S2
     notag = mte_perm and top == 0b11
     if low == 0b00:
         return _fwb_reserved(
-            value, "MemAttr[1:0]=0b00 with MemAttr[2]=1 is Reserved (Table D8-101)", features, candidates
+            value, "MemAttr[1:0]=0b00 with MemAttr[2]=1 is Reserved (Table D8-101)", features, candidates,
+            tuple(notes),
         )
     if low == 0b01:
         if notag:
@@ -197,7 +198,9 @@ def _decode_fwb(value: int, features: FeatureSet, candidates: bool = True) -> S2
     return S2Decoded(value, True, S2FwbStage1(value, notagaccess=notag), tuple(notes))
 
 
-def _fwb_reserved(value: int, why: str, features: FeatureSet, candidates: bool) -> S2Decoded:
+def _fwb_reserved(
+    value: int, why: str, features: FeatureSet, candidates: bool, notes: tuple[str, ...] = ()
+) -> S2Decoded:
     allocated: tuple[object, ...] = ()
     if candidates:
         decoded = (_decode_fwb(other, features, candidates=False) for other in range(16))
@@ -211,6 +214,7 @@ def _fwb_reserved(value: int, why: str, features: FeatureSet, candidates: bool) 
             choices=RESERVED_CHOICES,
             candidates=allocated,
         ),
+        notes,
     )
 
 

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 import click
+from rich import box
 from rich.table import Table
 from rich.tree import Tree
 
@@ -299,23 +300,24 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
             click.echo(text, nl=False)
         return
     grid = Table(title=f"effective memory type, stage 1 MAIR byte x stage 2 MemAttr (FWB={int(fwb)})",
+                 box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
                  caption="D0 nGnRnE, D1 nGnRE, D2 nGRE, D3 GRE; N<inner><outer> with n = Non-cacheable, "
                          "t = Write-Through, b = Write-Back; ?? = UNPREDICTABLE (reserved encoding)")
-    grid.add_column("S1")
+    grid.add_column("S1", no_wrap=True)
     for s2 in range(16):
-        grid.add_column(f"{s2:X}")
+        grid.add_column(f"{s2:X}", no_wrap=True, min_width=3)
     by_s1: dict[int, list[str]] = {}
     for cell in cells:
         by_s1.setdefault(cell.s1, []).append(_abbreviate(cell.combination.memory_type))
     for s1, row in by_s1.items():
         grid.add_row(f"{s1:02X}", *row)
     if output:
-        capture = console()
+        capture = console(min_width=100)
         with capture.capture() as captured:
             capture.print(grid)
         write_atomic(output, captured.get())
     else:
-        console().print(grid)
+        console(min_width=100).print(grid)
 
 
 _DEVICE_CODES = {"Device-nGnRnE": "D0", "Device-nGnRE": "D1", "Device-nGRE": "D2", "Device-GRE": "D3"}

@@ -36,8 +36,12 @@ class Number(click.ParamType):
         return number
 
 
-def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+def console(min_width: int = 0) -> Console:
+    """A rich console; ``min_width`` widens it for wide tables when standard output is not a terminal."""
+    probe = Console(highlight=False, soft_wrap=False)
+    if min_width and probe.width < min_width:
+        return Console(highlight=False, soft_wrap=False, width=min_width)
+    return probe
 
 
 def emit_json(data: Any) -> None:
