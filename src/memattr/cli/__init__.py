@@ -25,6 +25,7 @@ def _register() -> None:
     # One line per command module; each module adds its commands to ``app``.
     from memattr.cli import arch_cmds  # noqa: F401
     from memattr.cli import demo_cmds  # noqa: F401
+    from memattr.cli import linux_cmds  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,312 @@
+"""The mapping chain of one physical page: host aliases, the VMM's mapping, stage 2 and the guest.
+
+``trace()`` follows a region of a given kind through the driver that exposes it to the VMM, KVM's
+stage-2 policy and the guest driver's mapping call, and combines the guest's stage 1 with stage 2
+through :func:`memattr.arch.combine.combine`.  Every alias of the page is listed with its effective
+memory type so that mismatches are visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from memattr.arch.combine import Controls, combine
+from memattr.arch.memtypes import MemoryType, Normal
+from memattr.arch.properties import properties_of
+from memattr.errors import MemattrError
+from memattr.linux.kvm import S2_SHAREABILITY, Fault, Policy, policy_for_version, policy_named
+from memattr.linux.layout import mair_el1, mapping_call, mt_memtype
+from memattr.linux.version import KernelVersion, v
+
+
+@dataclass(frozen=True, slots=True)
+class RegionKind:
+    name: str
+    title: str
+    pci: bool
+    prefetchable: bool
+    read_side_effects: bool  # may hold registers whose reads have side effects
+    system_ram: bool
+    driver: str  # the host driver that hands it to the VMM
+
+
+@dataclass(frozen=True, slots=True)
+class VmmDriver:
+    """How a host driver exposes a region to the VMM through mmap: pgprot and VMA flags."""
+
+    name: str
+    pgprot: str
+    flags: tuple[tuple[str, KernelVersion], ...]  # (flag, kernel version that started setting it)
+    host_alias: str | None  # the host kernel's own mapping of the region, if the driver makes one
+    host_alias_when: str
+    since: KernelVersion
+    source: str
+
+
+VM_BASE = ("VM_IO", "VM_PFNMAP", "VM_DONTEXPAND", "VM_DONTDUMP")
+
+DRIVERS: tuple[VmmDriver, ...] = (
+    VmmDriver(
+        "vfio-pci", "pgprot_noncached",
+        tuple((flag, v("5.4")) for flag in VM_BASE) + (("VM_ALLOW_ANY_UNCACHED", v("6.9")),),
+        "ioremap", "only when the VMM uses read()/write() on the region (vfio_pci_core_setup_barmap -> pci_iomap)",
+        v("5.4"),
+        "drivers/vfio/pci/vfio_pci_core.c vfio_pci_core_mmap(): pgprot_noncached(vma->vm_page_prot), "
+        "vm_flags_set(VM_ALLOW_ANY_UNCACHED (v6.9) | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP)",
+    ),
+    VmmDriver(
+        "vfio-platform", "pgprot_noncached", tuple((flag, v("5.4")) for flag in VM_BASE),
+        "ioremap", "only when the VMM uses read()/write() on the region (vfio_platform_regions_init ioremap)",
+        v("5.4"),
+        "drivers/vfio/platform/vfio_platform_common.c vfio_platform_mmap_mmio(): pgprot_noncached; it never "
+        "sets VM_ALLOW_ANY_UNCACHED",
+    ),
+    VmmDriver(
+        "nvgrace-gpu-usemem", "pgprot_cached",
+        tuple((flag, v("6.10")) for flag in VM_BASE),
+        "memremap_wb", "only when the VMM uses read()/write() (nvgrace_gpu_map_device_mem memremap WB)",
+        v("6.10"),
+        "drivers/vfio/pci/nvgrace-gpu/main.c nvgrace_gpu_mmap(): the usemem region keeps a cacheable "
+        "vm_page_prot (coherent GPU memory)",
+    ),
+    VmmDriver(
+        "nvgrace-gpu-resmem", "pgprot_writecombine",
+        tuple((flag, v("6.10")) for flag in VM_BASE) + (("VM_ALLOW_ANY_UNCACHED", v("6.10")),),
+        "memremap_wc", "only when the VMM uses read()/write()",
+        v("6.10"),
+        "drivers/vfio/pci/nvgrace-gpu/main.c nvgrace_gpu_mmap(): the resmem region is pgprot_writecombine",
+    ),
+    VmmDriver(
+        "sysfs-resource", "pgprot_device", tuple((flag, v("5.4")) for flag in ("VM_IO", "VM_PFNMAP")),
+        None, "", v("5.4"),
+        "drivers/pci/pci-sysfs.c pci_mmap_resource_uc() -> pci_mmap_resource_range(pci_mmap_mem, write_combine=0): "
+        "pgprot_device",
+    ),
+    VmmDriver(
+        "sysfs-resource-wc", "pgprot_writecombine", tuple((flag, v("5.4")) for flag in ("VM_IO", "VM_PFNMAP")),
+        None, "", v("5.4"),
+        "drivers/pci/pci-sysfs.c pci_mmap_resource_wc(): resourceN_wc exists only for prefetchable BARs, "
+        "pgprot_writecombine",
+    ),
+)
+
+REGION_KINDS: tuple[RegionKind, ...] = (
+    RegionKind("pci-bar-prefetchable", "PCIe memory BAR, prefetchable", True, True, False, False, "vfio-pci"),
+    RegionKind("pci-bar-non-prefetchable", "PCIe memory BAR, non-prefetchable (registers)", True, False, True, False,
+               "vfio-pci"),
+    RegionKind("platform-mmio", "platform (non-PCIe) MMIO, e.g. a device-tree node", False, False, True, False,
+               "vfio-platform"),
+    RegionKind("coherent-device-memory", "cache-coherent device memory (nvgrace-gpu usemem class)", True, True,
+               False, False, "nvgrace-gpu-usemem"),
+    RegionKind("ram", "ordinary RAM (guest memory)", False, False, False, True, "anonymous"),
+)
+
+REGION_NAMES = tuple(kind.name for kind in REGION_KINDS)
+GUEST_CALLS = ("ioremap", "ioremap_wc", "ioremap_np", "ioremap_cache", "memremap_wb", "memremap_wc")
+DRIVER_NAMES = tuple(driver.name for driver in DRIVERS)
+
+
+def region_kind(name: str) -> RegionKind:
+    for kind in REGION_KINDS:
+        if kind.name == name:
+            return kind
+    raise MemattrError(f"unknown region kind {name!r}", expected=f"one of {', '.join(REGION_NAMES)}")
+
+
+def driver_named(name: str) -> VmmDriver:
+    for driver in DRIVERS:
+        if driver.name == name:
+            return driver
+    raise MemattrError(f"unknown VMM driver {name!r}", expected=f"one of {', '.join(DRIVER_NAMES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """One virtual mapping of the page and the memory type its accesses get."""
+
+    who: str
+    how: str
+    memory_type: str
+    memtype: MemoryType | None
+    source: str
+    condition: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"who": self.who, "how": self.how, "memory_type": self.memory_type, "source": self.source}
+        if self.condition:
+            data["condition"] = self.condition
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    kernel: KernelVersion
+    policy: Policy
+    region: RegionKind
+    guest_call: str
+    fwb: bool
+    vma_flags: tuple[str, ...]
+    vma_pgprot: str
+    stage2: dict[str, Any]
+    effective: dict[str, Any]
+    aliases: tuple[Alias, ...]
+    explanation: tuple[dict[str, str], ...]
+    hazards: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kernel": str(self.kernel),
+            "policy": self.policy.name,
+            "policy_source": self.policy.source,
+            "region": self.region.name,
+            "guest": self.guest_call,
+            "fwb": self.fwb,
+            "vma": {"pgprot": self.vma_pgprot, "flags": list(self.vma_flags)},
+            "stage2": self.stage2,
+            "effective": self.effective,
+            "aliases": [alias.to_json() for alias in self.aliases],
+            "hazards": list(self.hazards),
+            "explanation": list(self.explanation),
+        }
+
+
+def _host_memtype(call: str, kernel: KernelVersion) -> tuple[MemoryType, str]:
+    mapping = mapping_call(call, kernel)
+    _, byte, memtype = mt_memtype(kernel, mapping.mt)
+    return memtype, f"{mapping.source}; {mapping.mt} = MAIR {byte:#04x}"
+
+
+def trace(
+    *,
+    region: str,
+    guest_call: str,
+    fwb: bool,
+    kernel: KernelVersion | None = None,
+    policy: str | None = None,
+    guest_kernel: KernelVersion | None = None,
+    driver: str | None = None,
+) -> Trace:
+    """Follow a page of ``region`` through its driver, KVM's stage 2 and the guest's ``guest_call``."""
+    kind = region_kind(region)
+    if kernel is None:
+        kernel = v("6.9") if policy is None else None  # type: ignore[assignment]
+    chosen = policy_named(policy) if policy else policy_for_version(kernel)  # type: ignore[arg-type]
+    host_kernel = kernel or (chosen.since or v("6.9"))
+    guest_kernel = guest_kernel or host_kernel
+    if guest_call not in GUEST_CALLS:
+        raise MemattrError(f"unknown guest call {guest_call!r}", expected=f"one of {', '.join(GUEST_CALLS)}")
+    explanation: list[dict[str, str]] = []
+
+    def explain(rule: str, source: str, text: str) -> None:
+        explanation.append({"rule": rule, "source": source, "text": text})
+
+    explain("policy", chosen.source,
+            f"KVM stage-2 policy {chosen.name}: {chosen.title}"
+            + (f" (kernel {kernel})" if kernel else " (chosen by name)"))
+    aliases: list[Alias] = []
+    vma_flags: tuple[str, ...] = ()
+    vma_pgprot = "anonymous"
+    if kind.system_ram:
+        fault = Fault(pfn_is_memory=True, vma_flags=frozenset(), vma_cacheable=True, vma_pgprot="pgprot_cached",
+                      fwb=fwb, region_is_pci=False)
+        aliases.append(Alias("host kernel", "linear map", "Normal-iWB-oWB",
+                             mt_memtype(host_kernel, "MT_NORMAL")[2], "arch/arm64/mm/mmu.c map_mem()"))
+        aliases.append(Alias("VMM", "anonymous guest memory", "Normal-iWB-oWB",
+                             mt_memtype(host_kernel, "MT_NORMAL")[2], "mm/mmap.c default vm_page_prot"))
+    else:
+        vmm = driver_named(driver or kind.driver)
+        if host_kernel < vmm.since:
+            raise MemattrError(f"{vmm.name} does not exist before kernel {vmm.since} (asked for {host_kernel})",
+                               expected=f"--kernel {vmm.since} or later")
+        vma_flags = tuple(flag for flag, since in vmm.flags if since <= host_kernel)
+        vma_pgprot = vmm.pgprot
+        vmm_type, vmm_source = _host_memtype(vmm.pgprot, host_kernel)
+        if vmm.host_alias:
+            host_type, host_source = _host_memtype(vmm.host_alias, host_kernel)
+            aliases.append(Alias(f"host kernel ({vmm.name})", vmm.host_alias, host_type.short_name, host_type,
+                                 host_source, vmm.host_alias_when))
+        aliases.append(Alias(f"VMM (mmap of {vmm.name})", vmm.pgprot, vmm_type.short_name, vmm_type,
+                             f"{vmm.source}; {vmm_source}"))
+        explain("vmm-mapping", vmm.source,
+                f"{vmm.name} maps the region into the VMM with {vmm.pgprot} ({vmm_type.short_name}), VMA flags "
+                f"{' | '.join(vma_flags)}")
+        fault = Fault(pfn_is_memory=False, vma_flags=frozenset(vma_flags),
+                      vma_cacheable=vmm.pgprot == "pgprot_cached", vma_pgprot=vmm.pgprot, fwb=fwb,
+                      region_is_pci=kind.pci)
+    decision = chosen.decide(fault)
+    for reason in decision.reasons:
+        explain("stage2", chosen.source, reason)
+    guest_mapping = mapping_call(guest_call, guest_kernel)
+    attr_index, s1_byte, guest_s1 = mt_memtype(guest_kernel, guest_mapping.mt)
+    explain("guest-stage1", guest_mapping.source,
+            f"the guest (kernel {guest_kernel}, MAIR_EL1 {mair_el1(guest_kernel):#018x}) maps the region with "
+            f"{guest_call}: {guest_mapping.mt} = AttrIndx {attr_index}, MAIR byte {s1_byte:#04x} "
+            f"({guest_s1.short_name})")
+    hazards: list[str] = []
+    if decision.refused:
+        stage2 = {"prot": None, "memattr": None, "memory_type": None, "refused": decision.refused}
+        effective = {"memory_type": None, "refused": decision.refused}
+        hazards.append(f"refused: {decision.refused}")
+    else:
+        assert decision.memattr is not None
+        from memattr.arch.stage2 import decode_s2_memattr
+
+        s2_meaning = decode_s2_memattr(decision.memattr, fwb=fwb).describe()
+        stage2 = {"prot": decision.prot, "memattr": f"{decision.memattr:#06b}", "meaning": s2_meaning,
+                  "memory_type": _s2_memory_type(decision.memattr, fwb), "executable": decision.executable,
+                  "shareability": S2_SHAREABILITY}
+        result = combine(s1_byte, decision.memattr, controls=Controls(fwb=fwb))
+        for step in result.explanation:
+            explain(step.rule, step.source, step.text + (f" -> {step.result}" if step.result else ""))
+        effective = result.to_json()
+        effective.pop("explanation", None)
+        memtype = result.result.memtype  # type: ignore[union-attr]
+        props = properties_of(memtype)
+        effective["executable"] = decision.executable
+        effective["faults"] = {key: props.value(key) for key in ("unaligned_access", "exclusives", "atomics", "dc_zva")}
+        effective["speculative_reads"] = props.value("speculative_data_reads")
+        aliases.append(Alias("guest", f"{guest_call} (stage 1 {s1_byte:#04x}) + stage 2 {decision.memattr:#06b}",
+                             memtype.short_name, memtype, "memattr.arch.combine"))
+        hazards += _hazards(kind, memtype, aliases, guest_call)
+    return Trace(host_kernel, chosen, kind, guest_call, fwb, vma_flags, vma_pgprot, stage2, effective,
+                 tuple(aliases), tuple(explanation), tuple(hazards))
+
+
+def _s2_memory_type(memattr: int, fwb: bool) -> str:
+    """The stage-2 encoding's own memory type, in canonical names (FWB instructions described)."""
+    from memattr.arch.stage2 import S2Device, S2FwbNonCacheable, S2FwbStage1, S2FwbWriteBack, S2Normal, decode_s2_memattr
+
+    attr = decode_s2_memattr(memattr, fwb=fwb).attr
+    if isinstance(attr, S2Device):
+        return f"Device-{attr.kind.value}"
+    if isinstance(attr, S2Normal):
+        return f"Normal-i{attr.inner.value}-o{attr.outer.value}"
+    if isinstance(attr, S2FwbNonCacheable):
+        return "Normal-iNC-oNC"
+    if isinstance(attr, S2FwbWriteBack):
+        return "Normal-iWB-oWB"
+    if isinstance(attr, S2FwbStage1):
+        return "as stage 1"
+    return "UNPREDICTABLE"
+
+
+def _hazards(kind: RegionKind, guest: MemoryType, aliases: list[Alias], guest_call: str) -> list[str]:
+    hazards = []
+    if isinstance(guest, Normal) and kind.read_side_effects:
+        hazards.append(f"speculative-read: the guest's {guest.short_name} permits speculative reads and gathering "
+                       f"on a {kind.title} (B2.10.1, K1.1.17)")
+    types = {alias.memory_type for alias in aliases if alias.memtype is not None}
+    if len(types) > 1:
+        kinds = {("Device" if name.startswith("Device") else
+                  "Normal-NC" if name == "Normal-iNC-oNC" else "Normal-cacheable") for name in types}
+        listing = ", ".join(f"{a.who}={a.memory_type}" for a in aliases)
+        if len(kinds) == 1:
+            # Only the Device G/R/E attributes differ: no coherency loss, but ordering differs per alias.
+            hazards.append(f"mismatched-device-types: {listing} (B2.11 Mismatched memory attributes)")
+        else:
+            what = "cacheable vs non-cacheable" if "Normal-cacheable" in kinds else "Device vs Normal"
+            hazards.append(f"mismatched-aliases: {what}: {listing} (B2.11 Mismatched memory attributes)")
+    if guest_call in ("ioremap_wc", "memremap_wc") and guest.is_device:
+        hazards.append(f"lost-write-combining: the guest asked for write-combining but gets {guest.short_name}")
+    return hazards

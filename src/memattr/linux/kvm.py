@@ -1,0 +1,245 @@
+"""KVM/arm64 stage-2 memory attributes: the encodings KVM writes and its policies, version by version.
+
+A policy decides, for a guest fault on a page backed by a host VMA, which ``KVM_PGTABLE_PROT_*``
+attribute the stage-2 entry gets; ``stage2_set_prot_attr()`` (arch/arm64/kvm/hyp/pgtable.c) turns
+that into a MemAttr value, with or without FEAT_S2FWB.  Policies are named, versioned objects: the
+ones upstream shipped, and the alternatives proposed in the December 2023 discussion as what-ifs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from memattr.errors import MemattrError
+from memattr.linux.version import KernelVersion, v
+
+# arch/arm64/include/asm/memory.h MT_S2_* (FWB=0) and MT_S2_FWB_* (FWB=1); MemAttr[3:0] values.
+S2_ENCODINGS: dict[str, dict[bool, int]] = {
+    # KVM_PGTABLE_PROT_* -> {fwb: MemAttr}
+    "KVM_PGTABLE_PROT_NORMAL": {False: 0xF, True: 0x6},  # MT_S2_NORMAL / MT_S2_FWB_NORMAL
+    "KVM_PGTABLE_PROT_NORMAL_NC": {False: 0x5, True: 0x5},  # MT_S2_NORMAL_NC / MT_S2_FWB_NORMAL_NC (v6.9)
+    "KVM_PGTABLE_PROT_DEVICE": {False: 0x1, True: 0x1},  # MT_S2_DEVICE_nGnRE / MT_S2_FWB_DEVICE_nGnRE
+}
+S2_ENCODING_SOURCE = (
+    "arch/arm64/include/asm/memory.h MT_S2_NORMAL 0xf, MT_S2_NORMAL_NC 0x5 (v6.9), MT_S2_DEVICE_nGnRE 0x1, "
+    "MT_S2_FWB_NORMAL 6, MT_S2_FWB_NORMAL_NC 5 (v6.9), MT_S2_FWB_DEVICE_nGnRE 1; "
+    "arch/arm64/kvm/hyp/pgtable.c stage2_set_prot_attr() with KVM_S2_MEMATTR()"
+)
+# KVM_PTE_LEAF_ATTR_LO_S2_SH_IS: KVM writes Inner Shareable stage-2 entries (kvm_pgtable.h / pgtable.c).
+S2_SHAREABILITY = "ISH"
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """What KVM knows when it handles a stage-2 fault (user_mem_abort, arch/arm64/kvm/mmu.c)."""
+
+    pfn_is_memory: bool  # pfn_is_map_memory(): the page is in the kernel's linear map (RAM)
+    vma_flags: frozenset[str]  # VM_IO, VM_PFNMAP, VM_ALLOW_ANY_UNCACHED, ...
+    vma_cacheable: bool  # the VMA's pgprot selects MT_NORMAL / MT_NORMAL_TAGGED
+    vma_pgprot: str  # the mapping call that made the VMA's pgprot (pgprot_noncached, ...)
+    fwb: bool  # ARM64_HAS_STAGE2_FWB
+    cache_dic: bool = True  # ARM64_HAS_CACHE_DIC
+    region_is_pci: bool = True  # only the what-if that probes host resources can know this
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The stage-2 outcome of a fault."""
+
+    prot: str | None  # KVM_PGTABLE_PROT_* or None when KVM refuses to map
+    memattr: int | None
+    executable: bool
+    reasons: tuple[str, ...]
+    refused: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str
+    title: str
+    since: KernelVersion | None  # None: a what-if that never shipped
+    until: KernelVersion | None
+    source: str
+    rationale: str
+    decide: Callable[[Fault], Decision] = field(repr=False, compare=False)
+
+    @property
+    def upstream(self) -> bool:
+        return self.since is not None
+
+
+def _decision(prot: str, fault: Fault, reasons: list[str], executable: bool = False) -> Decision:
+    memattr = S2_ENCODINGS[prot][fault.fwb]
+    reasons.append(
+        f"stage2_set_prot_attr(): {prot} -> MemAttr {memattr:#06b} "
+        f"({'MT_S2_FWB_' if fault.fwb else 'MT_S2_'}{prot.rsplit('PROT_', 1)[1].replace('DEVICE', 'DEVICE_nGnRE')})"
+    )
+    return Decision(prot, memattr, executable, tuple(reasons))
+
+
+def _memory_page(fault: Fault, reasons: list[str]) -> Decision:
+    reasons.append("pfn_is_map_memory(): the page is RAM in the linear map, so KVM maps it Normal cacheable")
+    return _decision("KVM_PGTABLE_PROT_NORMAL", fault, reasons, executable=True)
+
+
+def decide_device_forced(fault: Fault) -> Decision:
+    reasons: list[str] = []
+    if fault.pfn_is_memory:
+        return _memory_page(fault, reasons)
+    reasons.append("user_mem_abort(): kvm_is_device_pfn() is true (not in the linear map), so device = true "
+                   "and KVM_PGTABLE_PROT_DEVICE is set whatever the VMA or the guest says; no execute permission")
+    return _decision("KVM_PGTABLE_PROT_DEVICE", fault, reasons)
+
+
+def decide_allow_any_uncached(fault: Fault) -> Decision:
+    reasons: list[str] = []
+    if fault.pfn_is_memory:
+        return _memory_page(fault, reasons)
+    if "VM_ALLOW_ANY_UNCACHED" in fault.vma_flags:
+        reasons.append("user_mem_abort(): device memory and the VMA has VM_ALLOW_ANY_UNCACHED, so "
+                       "KVM_PGTABLE_PROT_NORMAL_NC: the guest's stage 1 decides between Device-* and Normal-NC")
+        return _decision("KVM_PGTABLE_PROT_NORMAL_NC", fault, reasons)
+    reasons.append("user_mem_abort(): device memory without VM_ALLOW_ANY_UNCACHED, so KVM_PGTABLE_PROT_DEVICE")
+    return _decision("KVM_PGTABLE_PROT_DEVICE", fault, reasons)
+
+
+def decide_cacheable_pfnmap(fault: Fault) -> Decision:
+    reasons: list[str] = []
+    if fault.pfn_is_memory:
+        return _memory_page(fault, reasons)
+    if fault.vma_cacheable and {"VM_PFNMAP", "VM_MIXEDMAP"} & fault.vma_flags:
+        if fault.fwb and fault.cache_dic:
+            reasons.append("user_mem_abort(): a cacheable VM_PFNMAP VMA and kvm_supports_cacheable_pfnmap() "
+                           "(FEAT_S2FWB and CTR_EL0.DIC): stage 2 maps it cacheable, with no cache maintenance")
+            return _decision("KVM_PGTABLE_PROT_NORMAL", fault, reasons)
+        why = "FEAT_S2FWB" if not fault.fwb else "CTR_EL0.DIC"
+        reasons.append(f"a cacheable VM_PFNMAP VMA without {why}: KVM cannot map it cacheable without cache "
+                       "maintenance it has no kernel mapping for, and must not map it non-cacheable under a "
+                       "cacheable VMM alias (stale data): the memslot/fault is refused with -EINVAL")
+        return Decision(None, None, False, tuple(reasons),
+                        refused="cacheable PFNMAP memory needs FEAT_S2FWB and CTR_EL0.DIC (-EINVAL)")
+    return decide_allow_any_uncached(fault)
+
+
+def decide_whatif_pgprot_device(fault: Fault) -> Decision:
+    reasons: list[str] = []
+    if fault.pfn_is_memory:
+        return _memory_page(fault, reasons)
+    if fault.vma_pgprot == "pgprot_device":
+        reasons.append("what-if: vfio-pci maps BARs with pgprot_device and KVM reads a Device-nGnRE VMA as "
+                       "'may be Device-nGnRE or Normal-NC', so stage 2 is Normal-NC")
+        return _decision("KVM_PGTABLE_PROT_NORMAL_NC", fault, reasons)
+    reasons.append(f"what-if: the VMA uses {fault.vma_pgprot}, not pgprot_device, so stage 2 stays Device")
+    return _decision("KVM_PGTABLE_PROT_DEVICE", fault, reasons)
+
+
+def decide_whatif_probe_iomem(fault: Fault) -> Decision:
+    reasons: list[str] = []
+    if fault.pfn_is_memory:
+        return _memory_page(fault, reasons)
+    if fault.region_is_pci:
+        reasons.append("what-if: KVM looks the PFN up in the host's iomem resources, finds a PCIe BAR and "
+                       "allows Normal-NC")
+        return _decision("KVM_PGTABLE_PROT_NORMAL_NC", fault, reasons)
+    reasons.append("what-if: the PFN is not inside a PCIe host bridge window, so stage 2 stays Device")
+    return _decision("KVM_PGTABLE_PROT_DEVICE", fault, reasons)
+
+
+def decide_whatif_mimic_vma(fault: Fault) -> Decision:
+    reasons: list[str] = []
+    if fault.pfn_is_memory:
+        return _memory_page(fault, reasons)
+    if fault.vma_cacheable:
+        if not fault.fwb:
+            reasons.append("what-if: KVM mirrors a cacheable VMA, which without FEAT_S2FWB would need cache "
+                           "maintenance through a kernel mapping KVM does not have: refused")
+            return Decision(None, None, False, tuple(reasons), refused="mimicking a cacheable VMA needs FEAT_S2FWB")
+        reasons.append("what-if: KVM mirrors the VMA's cacheable type at stage 2")
+        return _decision("KVM_PGTABLE_PROT_NORMAL", fault, reasons)
+    if fault.vma_pgprot == "pgprot_writecombine":
+        reasons.append("what-if: KVM mirrors the VMA's Normal-NC type at stage 2")
+        return _decision("KVM_PGTABLE_PROT_NORMAL_NC", fault, reasons)
+    reasons.append("what-if: KVM mirrors the VMA's Device type at stage 2 (KVM can only express Device-nGnRE)")
+    return _decision("KVM_PGTABLE_PROT_DEVICE", fault, reasons)
+
+
+POLICIES: tuple[Policy, ...] = (
+    Policy(
+        "device-forced", "every non-memory PFN is Device-nGnRE at stage 2", v("5.4"), v("6.8"),
+        "arch/arm64/kvm/mmu.c user_mem_abort() @ v5.4..v6.8: `if (device) prot |= KVM_PGTABLE_PROT_DEVICE`",
+        "KVM cannot tell a PCIe BAR that tolerates speculation and gathering from a platform register block "
+        "that does not, so it forces the strongest type it uses everywhere: any page outside the kernel's "
+        "linear map is Device-nGnRE, and because Device wins over Normal in the stage-1/stage-2 combination "
+        "(DDI0487 Table D8-97) a guest's ioremap_wc of a GPU or NIC BAR silently loses write-combining.",
+        decide_device_forced,
+    ),
+    Policy(
+        "allow-any-uncached", "VM_ALLOW_ANY_UNCACHED VMAs are Normal-NC at stage 2", v("6.9"), v("6.16"),
+        "v6.9: 'mm: Introduce new flag to indicate wc safe' (VM_ALLOW_ANY_UNCACHED, include/linux/mm.h), "
+        "'KVM: arm64: Introduce new flag for non-cacheable IO memory' (KVM_PGTABLE_PROT_NORMAL_NC), "
+        "'KVM: arm64: Set io memory s2 pte as normalnc for vfio pci device', 'vfio: Convey kvm that the "
+        "vfio-pci device is wc safe' (Ankit Agrawal); arch/arm64/kvm/mmu.c user_mem_abort()",
+        "The driver that creates the VMA knows whether its device tolerates Normal-NC: vfio-pci asserts that "
+        "PCIe BARs do (speculative reads and gathering cannot cause uncontained failures on PCIe), so it sets "
+        "VM_ALLOW_ANY_UNCACHED and KVM maps those pages Normal-NC at stage 2.  The guest's own stage-1 choice "
+        "then decides (Device-* stays Device, ioremap_wc becomes Normal-NC).  vfio-platform does not set the "
+        "flag, so platform MMIO stays Device-nGnRE.",
+        decide_allow_any_uncached,
+    ),
+    Policy(
+        "cacheable-pfnmap", "cacheable PFNMAP VMAs are cacheable at stage 2 when FWB is present", v("6.17"), None,
+        "v6.17: 'KVM: arm64: Block cacheable PFNMAP mapping', 'KVM: arm64: Allow cacheable stage 2 mapping "
+        "using VMA flags' (Ankit Agrawal), arch/arm64/kvm/mmu.c user_mem_abort(), kvm_supports_cacheable_pfnmap()",
+        "Coherent device memory (the nvgrace-gpu class: GPU memory reached over a cache-coherent link) is "
+        "mapped cacheable by the VMM.  Mapping it Normal-NC at stage 2 would leave a cacheable alias over a "
+        "non-cacheable guest view, so stale data in the caches could be read or written back.  With FEAT_S2FWB "
+        "(and CTR_EL0.DIC) KVM needs no cache maintenance and maps the page cacheable at stage 2; without them "
+        "it refuses the mapping.",
+        decide_cacheable_pfnmap,
+    ),
+    Policy(
+        "whatif-pgprot-device", "what-if: vfio-pci uses pgprot_device, KVM reads Device-nGnRE as 'may be NC'",
+        None, None, "Dec 2023 discussion of 'KVM: arm64: allow the VM to select DEVICE_* and NORMAL_NC for IO memory'",
+        "Instead of a new VMA flag, vfio-pci would map BARs with pgprot_device (Device-nGnRE) and KVM would "
+        "take a Device-nGnRE VMA as permission for Normal-NC.  It overloads a memory type with a meaning it "
+        "does not have: any other driver's pgprot_device mapping (including platform devices) would also "
+        "become Normal-NC in guests.",
+        decide_whatif_pgprot_device,
+    ),
+    Policy(
+        "whatif-probe-iomem", "what-if: KVM allows Normal-NC for PFNs inside host PCIe resources",
+        None, None, "Dec 2023 discussion (KVM probing the host's iomem resources for PCIe ranges)",
+        "KVM would look each faulting PFN up in the host's resource tree and allow Normal-NC only inside a PCIe "
+        "BAR.  It needs no VMA flag, but puts PCI knowledge and a resource walk into the stage-2 fault path and "
+        "cannot tell a BAR's register block from its memory.",
+        decide_whatif_probe_iomem,
+    ),
+    Policy(
+        "whatif-mimic-vma", "what-if: KVM mirrors the VMA's memory type at stage 2",
+        None, None, "Dec 2023 discussion (vfio allowing Normal mappings, KVM mimicking them)",
+        "KVM would give stage 2 the memory type of the VMM's own mapping, so host and guest aliases always "
+        "agree.  Cacheable VMAs then need FEAT_S2FWB (KVM has no kernel alias for cache maintenance), which "
+        "is what upstream later adopted for cacheable PFNMAP memory.",
+        decide_whatif_mimic_vma,
+    ),
+)
+
+POLICY_NAMES = tuple(p.name for p in POLICIES)
+
+
+def policy_named(name: str) -> Policy:
+    for policy in POLICIES:
+        if policy.name == name:
+            return policy
+    raise MemattrError(f"unknown policy {name!r}", expected=f"one of {', '.join(POLICY_NAMES)}")
+
+
+def policy_for_version(version: KernelVersion) -> Policy:
+    from memattr.linux.layout import check_version
+
+    check_version(version)
+    for policy in POLICIES:
+        if policy.since is not None and policy.since <= version and (policy.until is None or version <= policy.until):
+            return policy
+    raise AssertionError(f"no upstream policy covers {version}")
