@@ -216,10 +216,12 @@ def trace(
                              mt_memtype(host_kernel, "MT_NORMAL")[2], "mm/mmap.c default vm_page_prot"))
     else:
         vmm = driver_named(driver or kind.driver)
-        if host_kernel < vmm.since:
-            raise MemattrError(f"{vmm.name} does not exist before kernel {vmm.since} (asked for {host_kernel})",
+        # A distribution kernel found to run a newer policy (a backport) carries that change's driver side too.
+        driver_kernel = max(host_kernel, chosen.since) if chosen.since else host_kernel
+        if driver_kernel < vmm.since:
+            raise MemattrError(f"{vmm.name} does not exist before kernel {vmm.since} (asked for {driver_kernel})",
                                expected=f"--kernel {vmm.since} or later")
-        vma_flags = tuple(flag for flag, since in vmm.flags if since <= host_kernel)
+        vma_flags = tuple(flag for flag, since in vmm.flags if since <= driver_kernel)
         vma_pgprot = vmm.pgprot
         vmm_type, vmm_source = _host_memtype(vmm.pgprot, host_kernel)
         if vmm.host_alias:

@@ -1,0 +1,1 @@
+"""Hazard rules, findings and reports: the audit composes the architecture, Linux and platform layers."""

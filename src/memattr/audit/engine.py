@@ -1,0 +1,127 @@
+"""Run the model over a host's regions and the rules over the results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from memattr.audit.config import RuleConfig
+from memattr.audit.rules import RULES, Finding, Severity
+from memattr.audit.subject import AuditRegion, Subject
+from memattr.errors import MemattrError
+from memattr.linux.chain import trace
+from memattr.linux.evidence import Detection
+from memattr.linux.version import KernelVersion
+
+# --guest-map: what the guest driver is assumed to call.  "auto" follows what Linux drivers do.
+GUEST_MAPS = {
+    "auto": None,
+    "wc": "ioremap_wc",
+    "device": "ioremap",
+    "np": "ioremap_np",
+    "wb": "memremap_wb",
+}
+
+
+def guest_call_for(region: AuditRegion, guest_map: str) -> str:
+    if guest_map not in GUEST_MAPS:
+        raise MemattrError(f"unknown --guest-map {guest_map!r}", expected=f"one of {', '.join(GUEST_MAPS)}")
+    chosen = GUEST_MAPS[guest_map]
+    if chosen:
+        return chosen
+    if region.coherent:
+        return "memremap_wb"
+    if region.nonposted:
+        return "ioremap_np"
+    if region.pci and region.prefetchable:
+        return "ioremap_wc"  # e.g. a GPU aperture or a NIC's write-combining doorbell page
+    return "ioremap"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionResult:
+    subject: Subject
+    findings: tuple[Finding, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "region": self.subject.region.to_json(),
+            "guest": self.subject.guest_call,
+            "stage2": self.subject.stage2,
+            "effective": self.subject.effective,
+            "aliases": list(self.subject.aliases),
+            "findings": [finding.to_json() for finding in self.findings],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    host: str
+    kernel: str | None
+    policy: str
+    fwb: bool
+    guest_map: str
+    regions: tuple[RegionResult, ...]
+    detection: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for r in self.regions for f in r.findings)
+
+    def count_at_or_above(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity.rank >= severity.rank)
+
+    def to_json(self) -> dict[str, Any]:
+        counts = {s.value: sum(1 for f in self.findings if f.severity is s) for s in Severity}
+        return {
+            "host": self.host, "kernel": self.kernel, "policy": self.policy, "fwb": self.fwb,
+            "guest_map": self.guest_map, "detection": self.detection, "warnings": list(self.warnings),
+            "inputs": list(self.inputs), "summary": {"regions": len(self.regions), "findings": counts},
+            "regions": [r.to_json() for r in self.regions],
+        }
+
+
+def audit_regions(
+    host: str,
+    regions: list[AuditRegion],
+    *,
+    detection: Detection,
+    fwb: bool,
+    guest_map: str = "auto",
+    config: RuleConfig = RuleConfig(),
+    policy: str | None = None,
+    warnings: tuple[str, ...] = (),
+    inputs: tuple[str, ...] = (),
+) -> AuditResult:
+    """Trace every region under the host's policy and run the enabled rules."""
+    policy_name = policy or detection.policy.name
+    kernel = detection.version
+    results = []
+    for region in regions:
+        call = guest_call_for(region, guest_map)
+        traced = trace(region=region.kind, guest_call=call, fwb=fwb, kernel=_layout_kernel(kernel, region),
+                       policy=policy_name)
+        subject = Subject(
+            region=region, guest_call=call, fwb=fwb, stage2=traced.stage2, effective=traced.effective,
+            aliases=tuple(a.to_json() for a in traced.aliases), trace_hazards=traced.hazards,
+            explanation=traced.explanation, observations=region.observations,
+        )
+        findings = []
+        for rule in RULES:
+            if not config.enabled(rule.id):
+                continue
+            for message, evidence in rule.check(subject):
+                findings.append(Finding(rule.id, config.severity(rule.id, rule.severity), region.name, message,
+                                        evidence))
+        results.append(RegionResult(subject, tuple(findings)))
+    return AuditResult(host, str(kernel) if kernel else None, policy_name, fwb, guest_map, tuple(results),
+                       detection.to_json(), warnings + detection.warnings, inputs)
+
+
+def _layout_kernel(kernel: KernelVersion | None, region: AuditRegion) -> KernelVersion | None:
+    # nvgrace-gpu exists from v6.10: an older (backported) host is modelled with the v6.10 driver.
+    if region.coherent and kernel is not None and kernel < KernelVersion(6, 10):
+        return KernelVersion(6, 10)
+    return kernel

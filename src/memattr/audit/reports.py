@@ -1,0 +1,219 @@
+"""Rendering of audit results: text (rich), JSON, SARIF 2.1.0 and a self-contained HTML page.
+
+Rendering is last and separate: every renderer takes an :class:`AuditResult` and returns text.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from memattr import __version__
+from memattr.audit.engine import AuditResult, RegionResult
+from memattr.audit.rules import RULES, Severity
+from memattr.output import to_json
+
+FORMATS = ("text", "json", "sarif", "html")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFO_URI = "https://github.com/memattr/memattr"
+
+
+def render(result: AuditResult, fmt: str, *, width: int = 120) -> str:
+    if fmt == "text":
+        return render_text(result, width=width)
+    if fmt == "json":
+        return to_json(result.to_json())
+    if fmt == "sarif":
+        return to_json(render_sarif([result]))
+    if fmt == "html":
+        return render_html(result)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def render_text(result: AuditResult, *, width: int = 120) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, highlight=False, force_terminal=False, color_system=None)
+    console.print(f"host {result.host}: kernel {result.kernel or 'unknown'}, policy {result.policy}, "
+                  f"FEAT_S2FWB {'yes' if result.fwb else 'no'}, guest map {result.guest_map}")
+    for reason in result.detection.get("reasons", []):
+        console.print(f"  policy: {reason}")
+    for warning in result.warnings:
+        console.print(f"  warning: {warning}")
+    table = Table(title="regions", show_lines=False)
+    for column in ("region", "range", "kind", "guest call", "host alias", "VMM alias", "stage 2", "guest gets"):
+        table.add_column(column, overflow="fold")
+    for region in result.regions:
+        subject = region.subject
+        aliases = {a["who"].split(" (")[0]: a["memory_type"] for a in subject.aliases}
+        table.add_row(
+            subject.region.name, f"{subject.region.start:#x}-{subject.region.end:#x}", subject.region.kind,
+            subject.guest_call, aliases.get("host kernel", "-"), aliases.get("VMM", "-"),
+            str(subject.stage2.get("memory_type") or "refused"),
+            str(subject.effective.get("memory_type") or "refused"),
+        )
+    console.print(table)
+    findings = result.findings
+    if not findings:
+        console.print("no findings")
+    else:
+        ftable = Table(title=f"findings ({len(findings)})")
+        for column in ("severity", "rule", "region", "finding"):
+            ftable.add_column(column, overflow="fold")
+        order = sorted(findings, key=lambda f: (-f.severity.rank, f.rule, f.region))
+        for finding in order:
+            ftable.add_row(finding.severity.value, finding.rule, finding.region, finding.message)
+        console.print(ftable)
+    counts = ", ".join(f"{sum(1 for f in findings if f.severity is s)} {s.value}" for s in reversed(Severity))
+    console.print(f"{len(result.regions)} regions, {len(findings)} findings ({counts})")
+    return buffer.getvalue()
+
+
+def render_sarif(results: list[AuditResult]) -> dict[str, Any]:
+    """SARIF 2.1.0: one run, the rules as reportingDescriptors, one result per finding."""
+    rules = [
+        {
+            "id": rule.id,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.explanation},
+            "defaultConfiguration": {"level": rule.severity.value},
+            "help": {"text": rule.explanation},
+        }
+        for rule in RULES
+    ]
+    index = {rule.id: n for n, rule in enumerate(RULES)}
+    sarif_results = []
+    artifacts: dict[str, int] = {}
+    for result in results:
+        for region in result.regions:
+            for finding in region.findings:
+                location: dict[str, Any] = {
+                    "logicalLocations": [{"name": finding.region, "kind": "resource",
+                                          "fullyQualifiedName": f"{result.host}/{finding.region}"}],
+                }
+                physical = _physical_location(region, artifacts)
+                if physical:
+                    location["physicalLocation"] = physical
+                sarif_results.append({
+                    "ruleId": finding.rule,
+                    "ruleIndex": index[finding.rule],
+                    "level": finding.severity.value,
+                    "message": {"text": f"{finding.region}: {finding.message}"},
+                    "locations": [location],
+                    "properties": {"host": result.host, "evidence": list(finding.evidence),
+                                   "policy": result.policy},
+                })
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "memattr", "version": __version__, "informationUri": INFO_URI,
+                            "rules": rules}},
+        "results": sarif_results,
+    }
+    if artifacts:
+        run["artifacts"] = [{"location": {"uri": uri}} for uri in artifacts]
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def _physical_location(region: RegionResult, artifacts: dict[str, int]) -> dict[str, Any] | None:
+    for source in region.subject.region.sources:
+        path, _, line = source.rpartition(":")
+        if not path or not line.isdigit():
+            path, line = source, ""
+        uri = path.replace("\\", "/")
+        artifacts.setdefault(uri, len(artifacts))
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "index": artifacts[uri]}}
+        if line:
+            physical["region"] = {"startLine": int(line)}
+        return physical
+    return None
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+
+_COLOURS = {"Device": "#f4b183", "Normal-iNC-oNC": "#9dc3e6", "Normal": "#a9d18e", None: "#d9d9d9"}
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#222}
+h1{font-size:22px} h2{font-size:17px;margin-top:28px}
+table{border-collapse:collapse;margin:8px 0} td,th{border:1px solid #bbb;padding:4px 8px;font-size:13px;text-align:left}
+th{background:#eee} .error{color:#b00020;font-weight:600} .warning{color:#a35c00;font-weight:600} .note{color:#555}
+.region{border:1px solid #ccc;border-radius:6px;padding:8px 14px;margin:14px 0}
+.legend span{display:inline-block;padding:2px 8px;margin-right:6px;border-radius:4px;font-size:12px}
+"""
+
+
+def _colour(memory_type: str | None) -> str:
+    if memory_type is None:
+        return _COLOURS[None]
+    if memory_type.startswith("Device"):
+        return _COLOURS["Device"]
+    if memory_type == "Normal-iNC-oNC":
+        return _COLOURS["Normal-iNC-oNC"]
+    return _COLOURS["Normal"]
+
+
+def _chain_svg(region: RegionResult) -> str:
+    """The region's chain as a picture: one box per alias and stage, arrows towards what the guest gets."""
+    subject = region.subject
+    boxes: list[tuple[str, str, str | None]] = []
+    for alias in subject.aliases:
+        if alias["who"] == "guest":
+            continue
+        boxes.append((alias["who"], alias["how"], alias["memory_type"]))
+    boxes.append(("KVM stage 2", str(subject.stage2.get("prot") or "refused"), subject.stage2.get("memory_type")))
+    boxes.append(("guest stage 1", subject.guest_call, None))
+    boxes.append(("guest gets", "", subject.effective.get("memory_type")))
+    box_w, box_h, gap = 170, 62, 28
+    width = len(boxes) * (box_w + gap)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{box_h + 20}" '
+             f'role="img" aria-label="mapping chain of {html.escape(subject.region.name)}">']
+    for n, (title, how, memory_type) in enumerate(boxes):
+        x = n * (box_w + gap) + 4
+        parts.append(f'<rect x="{x}" y="8" width="{box_w}" height="{box_h}" rx="8" fill="{_colour(memory_type)}" '
+                     f'stroke="#555"/>')
+        parts.append(f'<text x="{x + 8}" y="26" font-size="12" font-weight="600">{html.escape(title[:26])}</text>')
+        parts.append(f'<text x="{x + 8}" y="43" font-size="11">{html.escape(how[:28])}</text>')
+        parts.append(f'<text x="{x + 8}" y="60" font-size="12">{html.escape(memory_type or "")}</text>')
+        if n < len(boxes) - 1:
+            ax = x + box_w
+            parts.append(f'<line x1="{ax + 2}" y1="{8 + box_h / 2}" x2="{ax + gap - 4}" y2="{8 + box_h / 2}" '
+                         f'stroke="#333" stroke-width="2" marker-end="url(#arrow)"/>')
+    parts.insert(1, '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="6" refY="4" orient="auto">'
+                    '<path d="M0,0 L8,4 L0,8 z" fill="#333"/></marker></defs>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(result: AuditResult) -> str:
+    e = html.escape
+    out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>memattr audit: {e(result.host)}"
+           f"</title><style>{_CSS}</style></head><body>"]
+    out.append(f"<h1>memattr audit of {e(result.host)}</h1>")
+    out.append(f"<p>kernel {e(result.kernel or 'unknown')}, policy <b>{e(result.policy)}</b>, FEAT_S2FWB "
+               f"{'yes' if result.fwb else 'no'}, guest map {e(result.guest_map)}; "
+               f"{len(result.regions)} regions, {len(result.findings)} findings.</p>")
+    out.append("<p class='legend'>" + "".join(
+        f"<span style='background:{colour}'>{e(name or 'refused/unknown')}</span>"
+        for name, colour in (("Device", _COLOURS["Device"]), ("Normal-iNC-oNC", _COLOURS["Normal-iNC-oNC"]),
+                             ("Normal cacheable", _COLOURS["Normal"]), (None, _COLOURS[None]))) + "</p>")
+    for warning in result.warnings:
+        out.append(f"<p class='warning'>warning: {e(warning)}</p>")
+    for region in result.regions:
+        subject = region.subject
+        out.append("<div class='region'>")
+        out.append(f"<h2>{e(subject.region.name)} <small>{subject.region.start:#x}-{subject.region.end:#x} "
+                   f"({e(subject.region.title)})</small></h2>")
+        out.append(_chain_svg(region))
+        if region.findings:
+            out.append("<table><tr><th>severity</th><th>rule</th><th>finding</th></tr>")
+            for finding in region.findings:
+                out.append(f"<tr><td class='{finding.severity.value}'>{finding.severity.value}</td>"
+                           f"<td>{e(finding.rule)}</td><td>{e(finding.message)}</td></tr>")
+            out.append("</table>")
+        else:
+            out.append("<p>no findings</p>")
+        out.append("</div>")
+    out.append("</body></html>\n")
+    return "".join(out)

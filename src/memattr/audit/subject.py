@@ -1,0 +1,72 @@
+"""The audit's view of a host region and of what the model computed for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRegion:
+    """One MMIO region a user might pass through, as the audit needs it (built from an inventory)."""
+
+    name: str  # e.g. "0000:01:00.0 BAR0" or "/soc/uart@9000000 reg[0]"
+    start: int
+    end: int  # inclusive
+    kind: str  # a memattr.linux.chain region kind
+    title: str
+    pci: bool
+    prefetchable: bool
+    read_side_effects: bool
+    coherent: bool = False
+    system_ram: bool = False
+    owner: str | None = None  # host driver in use
+    bdf: str | None = None
+    bar: int | None = None
+    registers_inside: tuple[str, ...] = ()  # MSI-X table / PBA ranges inside the region
+    prefetchable_disagreements: tuple[str, ...] = ()
+    nonposted: bool = False  # IORESOURCE_MEM_NONPOSTED: the host uses ioremap_np
+    sources: tuple[str, ...] = ()  # where the region was seen, as "file:line"
+    observations: tuple[dict[str, Any], ...] = ()  # host page-table observations for this range
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start + 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "start": f"{self.start:#x}", "end": f"{self.end:#x}", "size": self.size,
+            "kind": self.kind, "pci": self.pci, "prefetchable": self.prefetchable, "owner": self.owner,
+            "bdf": self.bdf, "bar": self.bar, "registers_inside": list(self.registers_inside),
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A region together with its traced chain, ready for the rules."""
+
+    region: AuditRegion
+    guest_call: str
+    fwb: bool
+    stage2: dict[str, Any]
+    effective: dict[str, Any]
+    aliases: tuple[dict[str, Any], ...]
+    trace_hazards: tuple[str, ...]
+    explanation: tuple[dict[str, str], ...] = ()
+    observations: tuple[dict[str, Any], ...] = field(default=())
+
+    @property
+    def guest_type(self) -> str | None:
+        return self.effective.get("memory_type")
+
+    @property
+    def refused(self) -> str | None:
+        return self.effective.get("refused")
+
+    @property
+    def host_alias_type(self) -> str | None:
+        for alias in self.aliases:
+            if alias["who"].startswith("host kernel"):
+                return alias["memory_type"]
+        return None
