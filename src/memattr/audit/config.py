@@ -13,6 +13,7 @@ Rules may be named by ID (MA002) or name (mismatched-attribute-aliases).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +44,10 @@ def load_config(path: str | Path) -> RuleConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = getattr(error, "lineno", None)
-        message = str(error).split(" (at line")[0]
+        # Python 3.11's TOMLDecodeError carries the position only in its message: "... (at line N, column M)".
+        found = re.search(r"\(at line (\d+)", str(error))
+        line = int(found.group(1)) if found else None
+        message = str(error).split(" (at ")[0]
         raise MemattrError(f"invalid TOML: {message}", source=source, line=line,
                            expected="[rules.ID] tables with enabled/severity keys") from None
     unknown_top = set(data) - {"rules"}
