@@ -64,10 +64,11 @@ DRIVERS: tuple[VmmDriver, ...] = (
     ),
     VmmDriver(
         "nvgrace-gpu-usemem", "pgprot_cached",
-        tuple((flag, v("6.10")) for flag in VM_BASE),
+        tuple((flag, v("6.10")) for flag in VM_BASE + ("VM_ALLOW_ANY_UNCACHED",)),
         "memremap_wb", "only when the VMM uses read()/write() (nvgrace_gpu_map_device_mem memremap WB)",
         v("6.10"),
-        "drivers/vfio/pci/nvgrace-gpu/main.c nvgrace_gpu_mmap(): the usemem region keeps a cacheable "
+        "drivers/vfio/pci/nvgrace-gpu/main.c nvgrace_gpu_mmap() (v6.10, 'vfio/nvgrace-gpu: Convey kvm to map "
+        "device memory region as noncached' sets VM_ALLOW_ANY_UNCACHED): the usemem region keeps a cacheable "
         "vm_page_prot (coherent GPU memory)",
     ),
     VmmDriver(

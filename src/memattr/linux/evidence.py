@@ -4,6 +4,9 @@ Distribution kernels backport (a 6.6- or 6.8-based kernel may carry VM_ALLOW_ANY
 nvgrace-gpu), so the version picks a starting point and markers collected on the host (kernel
 config, modules, symbols, boot log) can raise it.  Each marker names the upstream change it proves
 and where it comes from.  Parsing the files is the importers' job; this module takes their values.
+
+Not yet used: the v6.17 cacheable-PFNMAP change has no symbol or module of its own (its helpers are
+static); the reliable probe is KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED) on /dev/kvm.
 """
 
 from __future__ import annotations
@@ -51,12 +54,6 @@ MARKERS: tuple[Marker, ...] = (
         config=("CONFIG_NVGRACE_GPU_VFIO_PCI",), modules=("nvgrace_gpu_vfio_pci",),
         source="drivers/vfio/pci/nvgrace-gpu (v6.10) relies on VM_ALLOW_ANY_UNCACHED (v6.9) for its resmem region, "
                "so a kernel that ships it carries the v6.9 stage-2 change",
-    ),
-    Marker(
-        "cacheable-pfnmap", "cacheable-pfnmap",
-        symbols=("kvm_arch_supports_cacheable_pfnmap",),
-        source="v6.17 'KVM: arm64: Allow cacheable stage 2 mapping using VMA flags' with "
-               "KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED (arch/arm64/kvm/arm.c)",
     ),
 )
 

@@ -100,7 +100,8 @@ def decide_allow_any_uncached(fault: Fault) -> Decision:
         reasons.append("user_mem_abort(): device memory and the VMA has VM_ALLOW_ANY_UNCACHED, so "
                        "KVM_PGTABLE_PROT_NORMAL_NC: the guest's stage 1 decides between Device-* and Normal-NC")
         return _decision("KVM_PGTABLE_PROT_NORMAL_NC", fault, reasons)
-    reasons.append("user_mem_abort(): device memory without VM_ALLOW_ANY_UNCACHED, so KVM_PGTABLE_PROT_DEVICE")
+    reasons.append("user_mem_abort(): device memory (s2_force_noncacheable) without VM_ALLOW_ANY_UNCACHED, so "
+                   "KVM_PGTABLE_PROT_DEVICE")
     return _decision("KVM_PGTABLE_PROT_DEVICE", fault, reasons)
 
 
@@ -114,11 +115,11 @@ def decide_cacheable_pfnmap(fault: Fault) -> Decision:
                            "(FEAT_S2FWB and CTR_EL0.DIC): stage 2 maps it cacheable, with no cache maintenance")
             return _decision("KVM_PGTABLE_PROT_NORMAL", fault, reasons)
         why = "FEAT_S2FWB" if not fault.fwb else "CTR_EL0.DIC"
-        reasons.append(f"a cacheable VM_PFNMAP VMA without {why}: KVM cannot map it cacheable without cache "
-                       "maintenance it has no kernel mapping for, and must not map it non-cacheable under a "
-                       "cacheable VMM alias (stale data): the memslot/fault is refused with -EINVAL")
+        reasons.append(f"user_mem_abort(): a cacheable VM_PFNMAP VMA without {why}: KVM cannot map it cacheable "
+                       "without cache maintenance through a kernel mapping it does not have, and must not map it "
+                       "non-cacheable under a cacheable VMM alias (stale data): the fault fails with -EFAULT")
         return Decision(None, None, False, tuple(reasons),
-                        refused="cacheable PFNMAP memory needs FEAT_S2FWB and CTR_EL0.DIC (-EINVAL)")
+                        refused="cacheable PFNMAP memory needs FEAT_S2FWB and CTR_EL0.DIC (fault returns -EFAULT)")
     return decide_allow_any_uncached(fault)
 
 
@@ -176,10 +177,11 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         "allow-any-uncached", "VM_ALLOW_ANY_UNCACHED VMAs are Normal-NC at stage 2", v("6.9"), v("6.16"),
-        "v6.9: 'mm: Introduce new flag to indicate wc safe' (VM_ALLOW_ANY_UNCACHED, include/linux/mm.h), "
-        "'KVM: arm64: Introduce new flag for non-cacheable IO memory' (KVM_PGTABLE_PROT_NORMAL_NC), "
-        "'KVM: arm64: Set io memory s2 pte as normalnc for vfio pci device', 'vfio: Convey kvm that the "
-        "vfio-pci device is wc safe' (Ankit Agrawal); arch/arm64/kvm/mmu.c user_mem_abort()",
+        "v6.9 (kvmarm topic branch kvm-arm64/vfio-normal-nc, Ankit Agrawal): c034ec84e879 'KVM: arm64: Introduce "
+        "new flag for non-cacheable IO memory' (KVM_PGTABLE_PROT_NORMAL_NC), 5c656fcdd6c6 'mm: Introduce new flag "
+        "to indicate wc safe' (VM_ALLOW_ANY_UNCACHED, include/linux/mm.h), 8c47ce3e1d2c 'KVM: arm64: Set io memory "
+        "s2 pte as normalnc for vfio pci device', a39d3a966a09 'vfio: Convey kvm that the vfio-pci device is wc "
+        "safe'; arch/arm64/kvm/mmu.c user_mem_abort()",
         "The driver that creates the VMA knows whether its device tolerates Normal-NC: vfio-pci asserts that "
         "PCIe BARs do (speculative reads and gathering cannot cause uncontained failures on PCIe), so it sets "
         "VM_ALLOW_ANY_UNCACHED and KVM maps those pages Normal-NC at stage 2.  The guest's own stage-1 choice "
@@ -189,8 +191,10 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         "cacheable-pfnmap", "cacheable PFNMAP VMAs are cacheable at stage 2 when FWB is present", v("6.17"), None,
-        "v6.17: 'KVM: arm64: Block cacheable PFNMAP mapping', 'KVM: arm64: Allow cacheable stage 2 mapping "
-        "using VMA flags' (Ankit Agrawal), arch/arm64/kvm/mmu.c user_mem_abort(), kvm_supports_cacheable_pfnmap()",
+        "v6.17 (tags/kvmarm-6.17, branch kvm-arm64/cacheable-pfnmap, Ankit Agrawal): 2a8dfab26677 'KVM: arm64: "
+        "Block cacheable PFNMAP mapping', 0c67288e0c8b 'KVM: arm64: Allow cacheable stage 2 mapping using VMA "
+        "flags', f55ce5a6cd33 'KVM: arm64: Expose new KVM cap for cacheable PFNMAP'; arch/arm64/kvm/mmu.c "
+        "user_mem_abort() (s2_force_noncacheable, kvm_vma_is_cacheable(), kvm_supports_cacheable_pfnmap())",
         "Coherent device memory (the nvgrace-gpu class: GPU memory reached over a cache-coherent link) is "
         "mapped cacheable by the VMM.  Mapping it Normal-NC at stage 2 would leave a cacheable alias over a "
         "non-cacheable guest view, so stale data in the caches could be read or written back.  With FEAT_S2FWB "
