@@ -14,7 +14,7 @@ $(BIN)/memattr: pyproject.toml
 install: $(BIN)/memattr
 
 demo: install
-	$(BIN)/memattr demo
+	$(BIN)/memattr demo examples/arm64-server
 
 test: install
 	$(BIN)/python -m pytest

@@ -93,9 +93,14 @@ def _lost_wc(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
             yield hazard.split(": ", 1)[1] + " (every write is a separate non-gathered transaction)", ()
 
 
+MEMORY_LIKE_CALLS = ("ioremap_wc", "ioremap_cache", "memremap_wb", "memremap_wc")
+
+
 def _guest_faults(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
+    # A driver that maps with ioremap expects Device memory and uses readl/writel; one that asked for a
+    # memory type (write-combining, cacheable) may use memcpy/memset and atomics on it.
     guest = subject.guest_type
-    if guest and guest.startswith("Device"):
+    if guest and guest.startswith("Device") and subject.guest_call in MEMORY_LIKE_CALLS:
         faults = subject.effective.get("faults", {})
         yield (f"guest code written for memory will fault on {guest}: unaligned accesses "
                f"({faults.get('unaligned_access', '?')}), DC ZVA ({faults.get('dc_zva', '?')}), "
@@ -168,7 +173,8 @@ RULES: tuple[Rule, ...] = (
          "unaligned accesses, DC ZVA, exclusives and atomics on Device memory",
          "Unaligned accesses to Device memory generate Alignment faults (B2.8.2), DC ZVA to Device memory "
          "generates an Alignment fault (D7.5), and exclusives/atomics are only guaranteed on Write-Back "
-         "memory (B2.12.2.1, B2.2.6). Guest code using memcpy/memset-style helpers on such a mapping faults.",
+         "memory (B2.12.2.1, B2.2.6). A guest driver that mapped the region with ioremap_wc or memremap and "
+         "uses memcpy/memset-style helpers on it faults when the region is Device after all.",
          _guest_faults),
     Rule("MA006", "executable-device-mapping", Severity.ERROR,
          "device memory mapped executable",

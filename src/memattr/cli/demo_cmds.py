@@ -1,30 +1,30 @@
-"""``memattr demo``: the README's main job."""
+"""``memattr demo``: the README's main job, an audit of the bundled example host."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from memattr.arch.combine import Controls, combine
+from memattr.audit.reports import render
+from memattr.audit.run import AuditRequest, audit_host
 from memattr.cli import app
 from memattr.cli.arch_cmds import print_combination
 from memattr.cli.common import console
 
-# The classic case of the Dec 2023 thread: the guest maps a BAR with ioremap_wc (MAIR 0x44,
-# Normal-NC) while KVM's stage 2 says Device-nGnRE (MemAttr 0b0001), then with VM_ALLOW_ANY_UNCACHED
-# (stage 2 Normal-NC, 0b0101), then the same with FWB (0b0101 means "NC unless stage 1 is Device").
-CASES = (
-    ("guest ioremap_wc over KVM's forced Device-nGnRE", 0x44, 0b0001, False),
-    ("guest ioremap_wc over stage-2 Normal-NC (VM_ALLOW_ANY_UNCACHED)", 0x44, 0b0101, False),
-    ("guest ioremap (Device-nGnRE) over stage-2 Normal-NC", 0x04, 0b0101, False),
-    ("guest ioremap_wc over FWB stage-2 Normal-NC", 0x44, 0b0101, True),
-)
+DEFAULT_HOST = Path("examples") / "arm64-server"
 
 
 @app.command("demo")
-def demo_cmd() -> None:
-    """Explain the classic cases: a guest's write-combining BAR mapping under each stage-2 choice."""
-    out = console()
-    for title, s1, s2, fwb in CASES:
-        out.rule(title)
-        print_combination(combine(s1, s2, controls=Controls(fwb=fwb)), f"S1 {s1:#04x} + S2 {s2:#06b}" + (" FWB" if fwb else ""))
-    click.echo()
+@click.argument("host", required=False, type=click.Path(), default=str(DEFAULT_HOST))
+def demo_cmd(host: str) -> None:
+    """Audit the bundled example host, then explain the classic case of the 2023 discussion."""
+    out = console(min_width=120)
+    out.rule(f"memattr audit {host}")
+    result = audit_host(host, AuditRequest())
+    out.print(render(result, "text", width=max(out.width, 120)), end="")
+    out.rule("why a guest's ioremap_wc of a BAR was Device-nGnRE before v6.9")
+    print_combination(combine(0x44, 0b0001, controls=Controls()), "S1 0x44 (ioremap_wc) + S2 0b0001 (KVM device)")
+    out.print("Next: memattr trace --kernel 6.9 --region pci-bar-prefetchable --guest ioremap_wc; "
+              "memattr policies compare; memattr audit --help")

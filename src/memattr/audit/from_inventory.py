@@ -1,0 +1,79 @@
+"""Turn a platform inventory into the audit's regions and the Linux model's evidence."""
+
+from __future__ import annotations
+
+from memattr.audit.subject import AuditRegion
+from memattr.linux.chain import region_kind
+from memattr.linux.evidence import Evidence
+from memattr.platform.inventory import HostInventory, PciDevice
+
+PCI_BRIDGE_CLASS = 0x06  # base class 06h: bridges, whose windows are not BARs a VMM maps
+COHERENT_DRIVERS = ("nvgrace_gpu_vfio_pci", "nvgrace-gpu-vfio-pci")
+
+
+def evidence_of(inventory: HostInventory) -> Evidence:
+    return Evidence(release=inventory.release, config=inventory.config, modules=inventory.modules,
+                    symbols=inventory.symbols, boot_log=inventory.boot_log)
+
+
+def regions_of(inventory: HostInventory) -> list[AuditRegion]:
+    regions: list[AuditRegion] = []
+    disagreements: dict[tuple[str, int], list[str]] = {}
+    for bdf, bar, text in inventory.bar_disagreements:
+        disagreements.setdefault((bdf, bar), []).append(text)
+    for device in inventory.pci:
+        if device.class_code is not None and device.class_code >> 16 == PCI_BRIDGE_CLASS:
+            continue
+        for bar in device.bars:
+            if not bar.memory or bar.disabled:
+                continue
+            kind_name = "pci-bar-prefetchable" if bar.prefetchable else "pci-bar-non-prefetchable"
+            kind = region_kind(kind_name)
+            blocks = tuple(
+                f"{block.what} at BAR offset {block.offset:#x}"
+                + (f" ({block.size} bytes)" if block.size else "")
+                for block in device.register_blocks if block.bar == bar.index
+            )
+            observations = _observations(inventory, bar.start, bar.end)
+            regions.append(AuditRegion(
+                name=f"{device.bdf} BAR{bar.index}", start=bar.start, end=bar.end, kind=kind.name,
+                title=f"{_describe(device)} BAR{bar.index} ({'prefetchable' if bar.prefetchable else 'non-prefetchable'})",
+                pci=True, prefetchable=bar.prefetchable, read_side_effects=kind.read_side_effects,
+                owner=device.driver, bdf=device.bdf, bar=bar.index, registers_inside=blocks,
+                prefetchable_disagreements=tuple(disagreements.get((device.bdf, bar.index), ())),
+                nonposted=bar.nonposted, sources=bar.sources, observations=observations,
+            ))
+    for node in inventory.platform:
+        if node.status not in ("okay", "ok"):
+            continue
+        kind = region_kind("platform-mmio")
+        for n, (start, size) in enumerate(node.regs):
+            if size == 0:
+                continue
+            regions.append(AuditRegion(
+                name=f"{node.path} reg[{n}]", start=start, end=start + size - 1, kind=kind.name,
+                title=f"platform device {node.path} ({', '.join(node.compatible) or 'no compatible'})",
+                pci=False, prefetchable=False, read_side_effects=True, owner=None,
+                sources=(node.source,), observations=_observations(inventory, start, start + size - 1),
+            ))
+    return regions
+
+
+def _observations(inventory: HostInventory, start: int, end: int) -> tuple[dict[str, object], ...]:
+    """Host page-table entries whose ioremap'd physical address lies in [start, end]."""
+    return tuple(
+        {"memory_type": entry.memory_type, "raw_type": entry.raw_type, "source": entry.source,
+         "device": bool(entry.memory_type and entry.memory_type.startswith("Device")),
+         "executable": entry.executable}
+        for entry in inventory.page_tables
+        if entry.phys_start is not None and start <= entry.phys_start <= end
+    )
+
+
+def _describe(device: PciDevice) -> str:
+    if device.description:
+        text = device.description.split(":", 1)[-1].strip()
+        return f"{device.bdf} {text[:60]}"
+    if device.vendor is not None and device.device is not None:
+        return f"{device.bdf} [{device.vendor:04x}:{device.device:04x}]"
+    return device.bdf

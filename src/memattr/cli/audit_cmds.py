@@ -1,0 +1,173 @@
+"""``memattr audit`` (one host or a fleet) and ``memattr inventory``."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from memattr.audit.config import RuleConfig, load_config
+from memattr.audit.engine import GUEST_MAPS
+from memattr.audit.reports import FORMATS, render, render_sarif
+from memattr.audit.rules import Severity
+from memattr.audit.run import AuditRequest, audit_fleet, audit_host, fleet_hosts
+from memattr.cli import app
+from memattr.cli.common import console, emit_json
+from memattr.linux.kvm import POLICY_NAMES
+from memattr.output import to_json, write_atomic
+from memattr.platform.host import load_host
+
+FAIL_ON = ("note", "warning", "error", "none")
+FILE_OPTIONS = (
+    ("iomem", "--iomem", "a copy of /proc/iomem"),
+    ("sysfs", "--sysfs", "a copy of /sys/bus/pci/devices"),
+    ("lspci", "--lspci", "lspci -vvv output"),
+    ("dmesg", "--dmesg", "the kernel log"),
+    ("fdt", "--dtb", "a device tree blob"),
+    ("ptdump", "--ptdump", "/sys/kernel/debug/kernel_page_tables"),
+    ("vmallocinfo", "--vmallocinfo", "/proc/vmallocinfo"),
+    ("config", "--config-file", "the kernel config"),
+    ("modules", "--modules", "/proc/modules"),
+)
+
+
+def _file_options(function):  # type: ignore[no-untyped-def]
+    for key, flag, text in reversed(FILE_OPTIONS):
+        function = click.option(flag, f"file_{key}", type=click.Path(exists=True), help=text)(function)
+    return function
+
+
+def _request(kernel: str | None, policy: str | None, fwb: bool | None, guest_map: str,
+             rules: str | None) -> AuditRequest:
+    if policy is not None and policy not in POLICY_NAMES:
+        raise click.BadParameter(f"{policy!r} is not one of {', '.join(POLICY_NAMES)}", param_hint="--policy")
+    config = load_config(rules) if rules else RuleConfig()
+    return AuditRequest(kernel=kernel, policy=policy, fwb=fwb, guest_map=guest_map, config=config)
+
+
+def _exit_code(counts_at_or_above: int, fail_on: str) -> int:
+    return 1 if fail_on != "none" and counts_at_or_above else 0
+
+
+@app.command("audit")
+@click.argument("input_dir", required=False, type=click.Path())
+@_file_options
+@click.option("--kernel", help="kernel version, overriding the collected uname -r (e.g. 6.9)")
+@click.option("--policy", help=f"force a KVM policy: {', '.join(POLICY_NAMES)}")
+@click.option("--fwb/--no-fwb", default=None, help="FEAT_S2FWB present (default: from the boot log)")
+@click.option("--guest-map", type=click.Choice(list(GUEST_MAPS)), default="auto", show_default=True,
+              help="what the guest driver maps regions with (auto: what Linux drivers do)")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write the report to FILE (atomically)")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True,
+              help="exit 1 when a finding at or above this severity exists")
+@click.option("--rules", type=click.Path(), help="rule config file (TOML): disable rules, set severities")
+@click.option("--fleet", type=click.Path(), help="a directory of host directories to audit")
+@click.option("--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default=True,
+              help="parallel processes for --fleet")
+@click.option("--json", "as_json", is_flag=True, help="same as --format json")
+def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb: bool | None, guest_map: str,
+              fmt: str, output: str | None, fail_on: str, rules: str | None, fleet: str | None, jobs: int,
+              as_json: bool, **files: str | None) -> int:
+    """Audit a host (a directory from `memattr collect`, or files given one by one) or a fleet."""
+    if as_json:
+        fmt = "json"
+    request = _request(kernel, policy, fwb, guest_map, rules)
+    overrides = {key[len("file_"):]: value for key, value in files.items() if value}
+    if fleet:
+        if input_dir or overrides:
+            raise click.UsageError("--fleet takes a directory of hosts; give no INPUT_DIR or input files with it")
+        return _fleet(fleet, request, jobs, fmt, output, fail_on)
+    if not input_dir and not overrides:
+        raise click.UsageError("give INPUT_DIR, input files such as --iomem/--sysfs/--lspci, or --fleet DIR")
+    result = audit_host(input_dir, request, overrides=overrides)
+    text = render(result, fmt)
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    if fail_on == "none":
+        return 0
+    return _exit_code(result.count_at_or_above(Severity(fail_on)), fail_on)
+
+
+def _fleet(directory: str, request: AuditRequest, jobs: int, fmt: str, output: str | None, fail_on: str) -> int:
+    hosts = fleet_hosts(directory)
+    err = console()
+    err.stderr = True
+    with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("hosts", total=len(hosts))
+        rows = audit_fleet(hosts, request, jobs, progress=lambda row: progress.advance(task))
+    results = [row.result for row in rows if row.result is not None]
+    bad = [row for row in rows if row.result is None]
+    if fmt == "json":
+        text = to_json({"hosts": [row.summary() for row in rows]})
+    elif fmt == "sarif":
+        text = to_json(render_sarif(results))
+    elif fmt == "html":
+        raise click.UsageError("--format html reports one host; use json, sarif or text with --fleet")
+    else:
+        table = Table(title=f"fleet audit: {len(rows)} hosts")
+        for column in ("host", "kernel", "policy", "FWB", "regions", "error", "warning", "note"):
+            table.add_column(column)
+        for row in rows:
+            data = row.summary()
+            if "error" in data and row.result is None:
+                table.add_row(row.host, "", "", "", "", f"bad input: {row.error}", "", "")
+                continue
+            counts = data["findings"]
+            table.add_row(row.host, str(data["kernel"]), data["policy"], "yes" if data["fwb"] else "no",
+                          str(data["regions"]), str(counts["error"]), str(counts["warning"]), str(counts["note"]))
+        capture = console(min_width=110)
+        with capture.capture() as captured:
+            capture.print(table)
+        text = captured.get()
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    if bad:
+        for row in bad:
+            click.echo(f"memattr: error: {row.host}: {row.error}", err=True)
+        return 2
+    if fail_on == "none":
+        return 0
+    level = Severity(fail_on)
+    return _exit_code(sum(r.count_at_or_above(level) for r in results), fail_on)
+
+
+@app.command("inventory")
+@click.argument("input_dir", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def inventory_cmd(input_dir: str, as_json: bool) -> None:
+    """Show what memattr understood of a host directory."""
+    inventory = load_host(input_dir)
+    if as_json:
+        emit_json(inventory.to_json())
+        return
+    out = console(min_width=110)
+    out.print(f"host {inventory.name}, kernel {inventory.release or 'unknown'}; read {', '.join(inventory.inputs)}")
+    table = Table(title="PCI devices")
+    for column in ("BDF", "ids", "driver", "BARs", "register blocks"):
+        table.add_column(column, overflow="fold")
+    for device in inventory.pci:
+        ids = f"{device.vendor:04x}:{device.device:04x}" if device.vendor is not None and device.device is not None else ""
+        bars = "; ".join(f"{b.index}: {b.start:#x} +{b.size:#x}{' pref' if b.prefetchable else ''}"
+                         f"{' 64' if b.is_64bit else ''}" for b in device.bars)
+        blocks = "; ".join(f"{r.what} BAR{r.bar}+{r.offset:#x}" for r in device.register_blocks)
+        table.add_row(device.bdf, ids, device.driver or "", bars, blocks)
+    out.print(table)
+    if inventory.platform:
+        ptable = Table(title="platform devices")
+        for column in ("node", "compatible", "reg", "dma-coherent", "status"):
+            ptable.add_column(column, overflow="fold")
+        for node in inventory.platform:
+            ptable.add_row(node.path, ", ".join(node.compatible), "; ".join(f"{s:#x} +{n:#x}" for s, n in node.regs),
+                           "yes" if node.dma_coherent else "no", node.status)
+        out.print(ptable)
+    for warning in inventory.warnings:
+        out.print(f"warning: {warning}")
+

@@ -1,0 +1,194 @@
+"""Load a host directory (as written by ``memattr collect``, or assembled by hand) into an inventory.
+
+Layout (every file optional; at least one source of regions is needed)::
+
+    uname-r                              kernel release
+    proc/iomem, proc/vmallocinfo         resource tree, ioremap areas
+    proc/modules, proc/kallsyms, config  policy evidence (config: /proc/config.gz decompressed)
+    sys/bus/pci/devices/BDF/{resource,vendor,device,class,driver}
+    sys/firmware/fdt                     the device tree blob
+    sys/kernel/debug/kernel_page_tables  host ptdump
+    sys/kernel/debug/kvm/*/stage2_page_tables
+    lspci.txt                            lspci -vvvnn
+    dmesg.txt                            the kernel log
+
+Every file is parsed; problems from all files are collected and reported together.  Sources that
+describe the same BAR are cross-checked.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from memattr.errors import MemattrError
+from memattr.platform.devicetree import parse_dtb
+from memattr.platform.inventory import Bar, HostInventory, PciDevice
+from memattr.platform.iomem import parse_iomem
+from memattr.platform.kernel_files import parse_config, parse_kallsyms, parse_modules, parse_release
+from memattr.platform.kmsg import parse_kmsg
+from memattr.platform.lspci import parse_lspci
+from memattr.platform.ptdump import parse_kernel_page_tables, parse_stage2_page_tables, parse_vmallocinfo
+from memattr.platform.sysfs_pci import parse_sysfs_devices
+
+FILES = {
+    "release": "uname-r",
+    "iomem": "proc/iomem",
+    "vmallocinfo": "proc/vmallocinfo",
+    "modules": "proc/modules",
+    "kallsyms": "proc/kallsyms",
+    "config": "config",
+    "sysfs": "sys/bus/pci/devices",
+    "fdt": "sys/firmware/fdt",
+    "ptdump": "sys/kernel/debug/kernel_page_tables",
+    "kvm": "sys/kernel/debug/kvm",
+    "lspci": "lspci.txt",
+    "dmesg": "dmesg.txt",
+}
+
+
+def load_host(
+    directory: str | os.PathLike[str] | None,
+    name: str | None = None,
+    overrides: dict[str, str | os.PathLike[str]] | None = None,
+) -> HostInventory:
+    """Load a host directory; ``overrides`` maps keys of :data:`FILES` to files given one by one."""
+    overrides = {key: Path(value) for key, value in (overrides or {}).items()}
+    unknown = set(overrides) - set(FILES)
+    if unknown:
+        raise MemattrError(f"unknown input kind(s) {', '.join(sorted(unknown))}", expected=", ".join(FILES))
+    for key, path in overrides.items():
+        if not path.exists():
+            raise MemattrError("no such file or directory", source=str(path), expected=f"the {key} input")
+    if directory is None:
+        root = Path(os.devnull).parent / "nonexistent-memattr-host"
+        if not overrides:
+            raise MemattrError("nothing to read", expected="a host directory or input files such as --iomem")
+    else:
+        root = Path(directory)
+        if not root.is_dir():
+            raise MemattrError("not a directory", source=str(root),
+                               expected="a host directory (memattr collect OUTDIR)")
+    problems: list[MemattrError] = []
+    inputs: list[str] = []
+
+    # Positions are reported relative to the host directory, so reports do not depend on where it lies.
+    def rel(p: Path) -> str:
+        try:
+            return str(p.relative_to(root))
+        except ValueError:
+            return str(p)
+
+
+    def path_of(key: str) -> Path:
+        return overrides.get(key, root / FILES[key])
+
+    def attempt(key: str, parse: Callable[[Path], object], default: object) -> object:
+        path = path_of(key)
+        if not path.exists():
+            return default
+        inputs.append(rel(path))
+        try:
+            return parse(path)
+        except MemattrError as error:
+            problems.append(error)
+        except (OSError, UnicodeDecodeError) as error:
+            problems.append(MemattrError(f"cannot read: {error}", source=FILES[key]))
+        return default
+
+    def text(path: Path) -> str:
+        return path.read_text(encoding="utf-8", errors="replace")
+
+    release = attempt("release", lambda p: parse_release(text(p), rel(p)), None)
+    iomem = attempt("iomem", lambda p: parse_iomem(text(p), rel(p)), ())
+    vmalloc = attempt("vmallocinfo", lambda p: parse_vmallocinfo(text(p), rel(p)), {})
+    modules = attempt("modules", lambda p: parse_modules(text(p), rel(p)), frozenset())
+    symbols = attempt("kallsyms", lambda p: parse_kallsyms(text(p), rel(p)), frozenset())
+    config = attempt("config", lambda p: parse_config(text(p), rel(p)), {})
+    sysfs = attempt("sysfs", lambda p: parse_sysfs_devices(p, label=rel(p)), ())
+    platform = attempt("fdt", lambda p: parse_dtb(p.read_bytes(), rel(p)), ())
+    ptdump = attempt("ptdump", lambda p: parse_kernel_page_tables(text(p), vmalloc, rel(p)), ())  # type: ignore[arg-type]
+    lspci = attempt("lspci", lambda p: parse_lspci(text(p), rel(p)), ())
+    dmesg_path = path_of("dmesg")
+    kmsg = attempt("dmesg", lambda p: parse_kmsg(text(p), rel(p)), {})
+    boot_log = tuple(text(dmesg_path).splitlines()) if dmesg_path.is_file() else ()
+    stage2 = []
+    kvm_dir = path_of("kvm")
+    if kvm_dir.is_dir():
+        for dump in sorted(kvm_dir.glob("*/stage2_page_tables")):
+            inputs.append(str(dump.relative_to(root)))
+            try:
+                stage2.extend(parse_stage2_page_tables(text(dump), rel(dump)))
+            except MemattrError as error:
+                problems.append(error)
+    if problems:
+        if len(problems) == 1:
+            raise problems[0]
+        raise MemattrError(f"{len(problems)} problems: " + "; ".join(str(p) for p in problems))
+    if not (sysfs or lspci or kmsg or platform or iomem):
+        raise MemattrError("no region sources found", source=str(directory) if directory else None,
+                           expected=f"at least one of {FILES['iomem']}, {FILES['sysfs']}, {FILES['lspci']}, "
+                                    f"{FILES['dmesg']}, {FILES['fdt']}")
+    pci, disagreements, warnings = _merge_pci(sysfs, lspci, kmsg)  # type: ignore[arg-type]
+    return HostInventory(
+        name=name or (root.name if directory is not None else "host"), release=release, iomem=iomem, pci=pci, platform=platform,  # type: ignore[arg-type]
+        page_tables=ptdump, stage2=tuple(stage2), config=config, modules=modules, symbols=symbols,  # type: ignore[arg-type]
+        boot_log=boot_log, warnings=tuple(warnings), inputs=tuple(inputs), bar_disagreements=tuple(disagreements),
+    )
+
+
+def _merge_pci(
+    sysfs: tuple[PciDevice, ...], lspci: tuple[PciDevice, ...], kmsg: dict[str, dict[int, Bar]]
+) -> tuple[tuple[PciDevice, ...], list[tuple[str, int, str]], list[str]]:
+    """sysfs is authoritative for addresses and flags; lspci adds names, drivers and MSI-X blocks."""
+    by_bdf: dict[str, PciDevice] = {d.bdf: d for d in sysfs}
+    disagreements: list[tuple[str, int, str]] = []
+    warnings: list[str] = []
+    for device in lspci:
+        base = by_bdf.get(device.bdf)
+        if base is None:
+            by_bdf[device.bdf] = device
+            continue
+        merged_bars = []
+        lspci_bars = {bar.index: bar for bar in device.bars}
+        for bar in base.bars:
+            other = lspci_bars.get(bar.index)
+            if other is not None:
+                if other.start != bar.start and not other.virtual:
+                    disagreements.append((device.bdf, bar.index,
+                                          f"address {bar.start:#x} in sysfs, {other.start:#x} in lspci"))
+                if other.prefetchable != bar.prefetchable:
+                    disagreements.append((device.bdf, bar.index,
+                                          f"sysfs flags {bar.flags or 0:#x} say {'' if bar.prefetchable else 'non-'}"
+                                          f"prefetchable, lspci says {'' if other.prefetchable else 'non-'}prefetchable"))
+                bar = replace(bar, virtual=other.virtual, disabled=bar.disabled or other.disabled,
+                              sources=bar.sources + other.sources)
+            merged_bars.append(bar)
+        by_bdf[device.bdf] = replace(
+            base, description=device.description or base.description, driver=base.driver or device.driver,
+            vendor=base.vendor if base.vendor is not None else device.vendor,
+            device=base.device if base.device is not None else device.device,
+            class_code=base.class_code if base.class_code is not None else device.class_code,
+            bars=tuple(merged_bars) if base.bars else device.bars,
+            register_blocks=device.register_blocks, sources=base.sources + device.sources,
+        )
+    for bdf, bars in kmsg.items():
+        base = by_bdf.get(bdf)
+        if base is None:
+            by_bdf[bdf] = PciDevice(bdf=bdf, bars=tuple(bars[i] for i in sorted(bars)),
+                                    sources=tuple(bar.sources[0] for bar in bars.values()))
+            continue
+        known = {bar.index: bar for bar in base.bars}
+        for index, bar in bars.items():
+            other = known.get(index)
+            if other is None:
+                continue
+            if other.prefetchable != bar.prefetchable:
+                disagreements.append((bdf, index, f"the kernel log says {'' if bar.prefetchable else 'non-'}"
+                                                  f"prefetchable ({bar.sources[0]}), other sources disagree"))
+            if other.start != bar.start:
+                warnings.append(f"{bdf} BAR {index}: kernel log address {bar.start:#x} differs from "
+                                f"{other.start:#x} (reassigned after boot?)")
+    return tuple(by_bdf[bdf] for bdf in sorted(by_bdf)), disagreements, warnings

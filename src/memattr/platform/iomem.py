@@ -1,0 +1,79 @@
+"""``/proc/iomem``: the kernel's resource tree, nested by indentation.
+
+Format (kernel/resource.c r_show): ``%*s%0*llx-%0*llx : %s`` with two spaces of indent per level,
+but the indent stops growing at depth 5 (``width = depth * 2`` capped by ``MAX_IORES_LEVEL``), so
+deeper entries are printed at the same indentation: parents are recovered by containment.  Read
+without CAP_SYS_ADMIN every range prints as zeros (``00000000-00000000``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from memattr.errors import MemattrError
+from memattr.platform.inventory import IomemEntry
+
+_LINE = re.compile(r"^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$")
+MAX_IORES_LEVEL = 5
+
+
+def parse_iomem(text: str, source: str = "/proc/iomem") -> tuple[IomemEntry, ...]:
+    entries: list[IomemEntry] = []
+    stack: list[int] = []  # indexes of the current ancestors
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        match = _LINE.match(raw.rstrip("\r"))
+        if not match:
+            raise MemattrError(f"not a /proc/iomem line: {raw.strip()[:60]!r}", source=source, line=number,
+                               expected="'START-END : NAME' with hexadecimal addresses")
+        indent, start_text, end_text, name = match.groups()
+        if len(indent) % 2:
+            raise MemattrError(f"odd indentation ({len(indent)} spaces)", source=source, line=number,
+                               expected="two spaces per nesting level")
+        start, end = int(start_text, 16), int(end_text, 16)
+        if end < start:
+            raise MemattrError(f"range end {end:#x} is below its start {start:#x}", source=source, line=number,
+                               expected="START <= END")
+        depth = len(indent) // 2
+        if depth > MAX_IORES_LEVEL:
+            raise MemattrError(f"indentation of {len(indent)} spaces is deeper than the kernel prints",
+                               source=source, line=number, expected=f"at most {MAX_IORES_LEVEL * 2} spaces")
+        if depth > len(stack):
+            raise MemattrError(f"entry is nested {depth} levels deep under a parent at level {len(stack) - 1}",
+                               source=source, line=number, expected="each level indented two spaces more than its parent")
+        del stack[depth:]
+        if depth == MAX_IORES_LEVEL:
+            # The kernel prints every level >= 5 at this indentation: the parent is the innermost
+            # earlier entry at this depth or above that contains the range.
+            while stack and not _contains(entries[stack[-1]], start, end):
+                stack.pop()
+        parent = stack[-1] if stack else None
+        if parent is not None and not _contains(entries[parent], start, end) and not _zero(start, end):
+            raise MemattrError(f"{start:#x}-{end:#x} ({name.strip()}) lies outside its parent "
+                               f"{entries[parent].start:#x}-{entries[parent].end:#x}", source=source, line=number,
+                               expected="children inside their parent's range")
+        entries.append(IomemEntry(start, end, name.strip(), len(stack), parent, number))
+        stack.append(len(entries) - 1)
+    if entries and all(_zero(e.start, e.end) for e in entries):
+        raise MemattrError("every range is 00000000-00000000: /proc/iomem was read without root "
+                           "(CAP_SYS_ADMIN)", source=source, line=entries[0].line,
+                           expected="a copy read as root (sudo cat /proc/iomem)")
+    return tuple(entries)
+
+
+def _contains(parent: IomemEntry, start: int, end: int) -> bool:
+    return parent.start <= start and end <= parent.end
+
+
+def _zero(start: int, end: int) -> bool:
+    return start == 0 and end == 0
+
+
+def ancestors(entries: tuple[IomemEntry, ...], index: int) -> list[IomemEntry]:
+    chain = []
+    parent = entries[index].parent
+    while parent is not None:
+        chain.append(entries[parent])
+        parent = entries[parent].parent
+    return chain

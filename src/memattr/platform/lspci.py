@@ -1,0 +1,116 @@
+"""``lspci -v``/``-vv``/``-vvv`` (with or without ``-nn``) text.
+
+Handled: device header lines (``0000:01:00.0 3D controller [0302]: NVIDIA ... [10de:20b5] (rev a1)``,
+with or without a domain), ``Region N: Memory at ADDR (64-bit, prefetchable) [size=16M]`` with the
+``[disabled]``, ``[virtual]``, ``<ignored>`` and ``<unassigned>`` forms, ``I/O ports at``, the MSI-X
+capability's ``Vector table: BAR=N offset=OFF`` and ``PBA: BAR=N offset=OFF``, and ``Kernel driver in
+use:``.  A ``[32-bit]`` tag on bridge windows is ignored (newer lspci prints it on 46-bit windows).
+"""
+
+from __future__ import annotations
+
+import re
+
+from memattr.errors import MemattrError
+from memattr.platform.inventory import Bar, PciDevice, SubRange
+
+_HEADER = re.compile(
+    r"^(?:(?P<domain>[0-9a-fA-F]{4,8}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<dev>[0-9a-fA-F]{2})\.(?P<fn>[0-7])\s+(?P<rest>.*)$"
+)
+_IDS = re.compile(r"\[(?P<vendor>[0-9a-fA-F]{4}):(?P<device>[0-9a-fA-F]{4})\]")
+_CLASS = re.compile(r"^[^:]*\[(?P<cls>[0-9a-fA-F]{4})\]:")
+_REGION = re.compile(
+    r"^Region (?P<index>\d+): (?P<space>Memory at|I/O ports at) (?P<addr><ignored>|<unassigned>|[0-9a-fA-F]+)"
+    r"(?P<attrs>(?: \([^)]*\))?)(?P<tags>.*)$"
+)
+_SIZE = re.compile(r"\[size=(?P<size>\d+)(?P<unit>[KMGT]?)\]")
+_VECTOR = re.compile(r"^Vector table: BAR=(?P<bar>\d+) offset=(?P<off>[0-9a-fA-F]+)$")
+_PBA = re.compile(r"^PBA: BAR=(?P<bar>\d+) offset=(?P<off>[0-9a-fA-F]+)$")
+_MSIX = re.compile(r"MSI-X: Enable[+-] Count=(?P<count>\d+)")
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_lspci(text: str, source: str = "lspci.txt") -> tuple[PciDevice, ...]:
+    devices: list[PciDevice] = []
+    current: dict | None = None
+
+    def finish() -> None:
+        if current is not None:
+            devices.append(PciDevice(
+                bdf=current["bdf"], vendor=current["vendor"], device=current["device"],
+                class_code=current["class"], description=current["description"], driver=current["driver"],
+                bars=tuple(current["bars"]), register_blocks=tuple(current["blocks"]),
+                sources=(f"{source}:{current['line']}",),
+            ))
+
+    msix_count = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip()
+        if not line.strip():
+            continue
+        if not raw[0].isspace():
+            match = _HEADER.match(line)
+            if not match:
+                raise MemattrError(f"not an lspci device line: {line[:60]!r}", source=source, line=number,
+                                   expected="'[DOMAIN:]BUS:DEV.FN CLASS: DESCRIPTION' at the start of a line")
+            finish()
+            domain = int(match.group("domain") or "0", 16)
+            bdf = f"{domain:04x}:{match.group('bus').lower()}:{match.group('dev').lower()}.{match.group('fn')}"
+            rest = match.group("rest")
+            ids = _IDS.findall(rest)
+            class_match = _CLASS.match(rest)
+            current = {
+                "bdf": bdf, "line": number, "description": rest,
+                "vendor": int(ids[-1][0], 16) if ids else None,
+                "device": int(ids[-1][1], 16) if ids else None,
+                "class": int(class_match.group("cls"), 16) << 8 if class_match else None,
+                "driver": None, "bars": [], "blocks": [],
+            }
+            msix_count = None
+            continue
+        if current is None:
+            raise MemattrError("indented line before any device line", source=source, line=number,
+                               expected="a device line first")
+        body = line.strip()
+        if body.startswith("Region "):
+            bar = _parse_region(body, f"{source}:{number}", source, number)
+            if bar is not None:
+                current["bars"].append(bar)
+        elif body.startswith("Kernel driver in use:"):
+            current["driver"] = body.split(":", 1)[1].strip() or None
+        elif (found := _MSIX.search(body)) is not None:
+            msix_count = int(found.group("count"))
+        elif (found := _VECTOR.match(body)) is not None:
+            size = msix_count * 16 if msix_count else None  # 16 bytes per MSI-X table entry (PCIe spec)
+            current["blocks"].append(SubRange("MSI-X table", int(found.group("bar")), int(found.group("off"), 16), size))
+        elif (found := _PBA.match(body)) is not None:
+            size = ((msix_count + 63) // 64) * 8 if msix_count else None  # one bit per vector, in QWORDs
+            current["blocks"].append(SubRange("MSI-X PBA", int(found.group("bar")), int(found.group("off"), 16), size))
+    finish()
+    return tuple(devices)
+
+
+def _parse_region(body: str, where: str, source: str, number: int) -> Bar | None:
+    match = _REGION.match(body)
+    if not match:
+        raise MemattrError(f"unrecognised Region line: {body[:70]!r}", source=source, line=number,
+                           expected="'Region N: Memory at ADDR (ATTRS) [size=N]' or 'I/O ports at ADDR'")
+    index = int(match.group("index"))
+    if index > 5:
+        raise MemattrError(f"BAR index {index} out of range", source=source, line=number, expected="0 to 5")
+    address = match.group("addr")
+    tags = match.group("tags")
+    size_match = _SIZE.search(tags)
+    if address in ("<ignored>", "<unassigned>") or size_match is None:
+        return None  # not assigned an address: nothing is mapped
+    size = int(size_match.group("size")) * _UNITS[size_match.group("unit")]
+    if size == 0:
+        raise MemattrError("BAR of size 0", source=source, line=number, expected="a positive [size=N]")
+    attrs = match.group("attrs").strip(" ()")
+    words = [word.strip() for word in attrs.split(",")] if attrs else []
+    start = int(address, 16)
+    return Bar(
+        index=index, start=start, end=start + size - 1, memory=match.group("space") == "Memory at",
+        prefetchable="prefetchable" in words, is_64bit="64-bit" in words,
+        disabled="[disabled]" in tags, virtual="[virtual]" in tags, sources=(where,),
+    )
