@@ -171,3 +171,23 @@ def inventory_cmd(input_dir: str, as_json: bool) -> None:
     for warning in inventory.warnings:
         out.print(f"warning: {warning}")
 
+
+
+@app.command("collect")
+@click.argument("outdir", type=click.Path())
+@click.option("--root", default="/", show_default=True, type=click.Path(exists=True, file_okay=False),
+              help="read from this root instead of the live system (a mounted image or a copy)")
+@click.option("--no-lspci", is_flag=True, help="do not run lspci")
+@click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON")
+def collect_cmd(outdir: str, root: str, no_lspci: bool, as_json: bool) -> None:
+    """Copy what memattr reads from this Linux host into OUTDIR (readable files only, no root needed)."""
+    from memattr.platform.collect import collect
+
+    manifest = collect(outdir, root=root, run_lspci=not no_lspci)
+    if as_json:
+        emit_json(manifest.to_json())
+        return
+    out = console()
+    out.print(f"collected {len(manifest.collected)} files into {outdir}")
+    for name, why in sorted(manifest.unreadable.items()):
+        out.print(f"  not collected: {name}: {why}")

@@ -42,11 +42,12 @@ def parse_iomem(text: str, source: str = "/proc/iomem") -> tuple[IomemEntry, ...
         if depth > len(stack):
             raise MemattrError(f"entry is nested {depth} levels deep under a parent at level {len(stack) - 1}",
                                source=source, line=number, expected="each level indented two spaces more than its parent")
-        del stack[depth:]
-        if depth == MAX_IORES_LEVEL:
+        if depth < MAX_IORES_LEVEL:
+            del stack[depth:]
+        else:
             # The kernel prints every level >= 5 at this indentation: the parent is the innermost
-            # earlier entry at this depth or above that contains the range.
-            while stack and not _contains(entries[stack[-1]], start, end):
+            # earlier entry printed there (or the level-4 entry above them) that contains the range.
+            while len(stack) > MAX_IORES_LEVEL and not _contains(entries[stack[-1]], start, end):
                 stack.pop()
         parent = stack[-1] if stack else None
         if parent is not None and not _contains(entries[parent], start, end) and not _zero(start, end):

@@ -1,0 +1,245 @@
+"""Importers on real and synthetic inputs, including the format traps the issue lists."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import fdt
+import pytest
+
+from memattr.errors import MemattrError
+from memattr.platform.devicetree import parse_dtb
+from memattr.platform.host import load_host
+from memattr.platform.iomem import parse_iomem
+from memattr.platform.ioresource import decode_flags
+from memattr.platform.kernel_files import parse_config, parse_kallsyms, parse_modules
+from memattr.platform.kmsg import parse_kmsg
+from memattr.platform.lspci import parse_lspci
+from memattr.platform.ptdump import parse_kernel_page_tables, parse_stage2_page_tables, parse_vmallocinfo
+from memattr.platform.sysfs_pci import parse_resource
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "platform"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "arm64-server"
+
+
+def read(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+def test_real_raspberry_pi_lspci_pba_in_another_bar():
+    (device,) = parse_lspci(read("lspci-rpi-nvme-sn700.txt"))
+    assert device.bdf == "0000:01:00.0"
+    assert [(b.index, b.start, b.size, b.prefetchable, b.is_64bit) for b in device.bars] == [
+        (0, 0x600000000, 16384, False, True), (4, 0x600004000, 256, False, True)]
+    blocks = {(r.what, r.bar, r.offset) for r in device.register_blocks}
+    assert blocks == {("MSI-X table", 0, 0x2000), ("MSI-X PBA", 4, 0)}
+
+
+def test_real_lspci_with_two_space_indent():
+    (device,) = parse_lspci(read("lspci-rpi-nvme-kingston.txt"))
+    assert device.bars[0].start == 0x600000000 and device.bars[0].size == 16 * 1024
+
+
+def test_lspci_traps():
+    devices = {d.bdf: d for d in parse_lspci(read("lspci-traps.txt"))}
+    assert devices["0000:00:01.0"].bars == ()  # bridge windows (with their [32-bit] tag) are not BARs
+    gpu = devices["0000:00:02.0"]
+    assert [b.index for b in gpu.bars] == [2, 3]  # <ignored> and <unassigned> map nothing
+    assert gpu.bars[0].disabled and not gpu.bars[1].memory
+    vf = devices["0000:00:03.0"]
+    assert all(b.virtual for b in vf.bars) and vf.driver == "ixgbevf"
+    assert vf.class_code == 0x020000 and vf.vendor == 0x8086
+
+
+def test_iomem_nesting_deeper_than_five_recovered_by_containment():
+    entries = parse_iomem(read("iomem-deep.txt"))
+    by_name = {e.name: e for e in entries}
+    assert entries[by_name["level6 inside level5"].parent].name == "level5"
+    assert entries[by_name["level6 second"].parent].name == "level5"
+    assert entries[by_name["level5 sibling printed at the same indent"].parent].name == "level4"
+    assert "PCI Bus 0000:01 with spaces in the name" in by_name
+
+
+def test_iomem_without_root_is_an_error_saying_so():
+    with pytest.raises(MemattrError, match="without root"):
+        parse_iomem(read("iomem-nonroot.txt"), "iomem-nonroot.txt")
+
+
+def test_sysfs_flags_bit_by_bit():
+    names = decode_flags(0x14220C)
+    assert {"IORESOURCE_MEM", "IORESOURCE_PREFETCH", "IORESOURCE_MEM_64", "IORESOURCE_SIZEALIGN"} <= set(names)
+    assert "IORESOURCE_MEM_NONPOSTED" in decode_flags(0x200 | 0x80)
+    (bar,) = parse_resource("0x0000000010000000 0x0000000010003fff 0x0000000000040280\n", "r")
+    assert bar.nonposted and not bar.prefetchable
+
+
+def test_sysfs_skips_rom_windows_and_empty_slots():
+    text = "\n".join(["0x0000000000000000 0x0000000000000000 0x0000000000000000"] * 6
+                     + ["0x00000000fff80000 0x00000000ffffffff 0x0000000000046200"]) + "\n"
+    assert parse_resource(text, "r") == ()
+
+
+def test_kmsg_old_and_new_formats():
+    bars = parse_kmsg(read("kmsg-formats.txt"))
+    assert sorted(bars["0000:01:00.0"]) == [0, 1]  # reg 0x30 is the ROM
+    assert bars["0000:01:00.0"][1].prefetchable and bars["0000:01:00.0"][1].is_64bit
+    assert sorted(bars["0000:02:00.0"]) == [0, 2]
+    assert "0000:00:01.0" not in bars
+
+
+def test_ptdump_host_and_vmallocinfo():
+    vmalloc = parse_vmallocinfo((EXAMPLE / "proc/vmallocinfo").read_text())
+    entries = parse_kernel_page_tables((EXAMPLE / "sys/kernel/debug/kernel_page_tables").read_text(), vmalloc)
+    assert [(e.memory_type, e.phys_start) for e in entries][:2] == [("Device-nGnRE", 0x9000000),
+                                                                   ("Device-nGnRE", 0x11000000)]
+    assert not any(e.executable for e in entries)
+
+
+def test_ptdump_old_kernel_types():
+    text = "0xffff000010000000-0xffff000010001000 4K PTE RW NX SHD AF UXN DEVICE/GRE\n"
+    (entry,) = parse_kernel_page_tables(text)
+    assert entry.memory_type == "Device-GRE"
+
+
+def test_stage2_dump_has_no_memory_type():
+    text = ("---[ Guest IPA ]---\n"
+            "0x0000000000000000-0x0000000040000000           1G 1                                 \n"
+            "0x0000000040000000-0x0000000040200000           2M 2   R W X AF    BLK\n")
+    entries = parse_stage2_page_tables(text)
+    assert entries[1].level == 2 and "R W X" in entries[1].permissions
+    assert not hasattr(entries[1], "memory_type")
+
+
+def _dtb(body: str) -> bytes:
+    dts = "/dts-v1/;\n/ {\n    #address-cells = <2>;\n    #size-cells = <2>;\n" + body + "};\n"
+    return fdt.parse_dts(dts).to_dtb(version=17)
+
+
+def test_dtb_ranges_translation_and_flags():
+    blob = _dtb("""    soc {
+        #address-cells = <1>;
+        #size-cells = <1>;
+        ranges = <0x0 0x0 0x40000000 0x10000000>;
+        serial@1000 {
+            compatible = "ns16550a";
+            reg = <0x1000 0x100>;
+            dma-coherent;
+        };
+        off@2000 {
+            compatible = "vendor,thing";
+            reg = <0x2000 0x100>;
+            status = "disabled";
+        };
+    };
+    i2c@5000 {
+        compatible = "vendor,i2c";
+        reg = <0x0 0x5000 0x0 0x100>;
+    };
+""")
+    devices = {d.path: d for d in parse_dtb(blob)}
+    assert devices["/soc/serial@1000"].regs == ((0x40001000, 0x100),)
+    assert devices["/soc/serial@1000"].dma_coherent
+    assert devices["/soc/off@2000"].status == "disabled"
+    assert devices["/i2c@5000"].regs == ((0x5000, 0x100),)
+
+
+def test_dtb_child_without_ranges_is_not_mmio():
+    blob = _dtb("""    bus {
+        #address-cells = <1>;
+        #size-cells = <1>;
+        dev@10 {
+            reg = <0x10 0x4>;
+        };
+    };
+""")
+    assert parse_dtb(blob) == ()
+
+
+def test_kernel_files():
+    assert parse_config("CONFIG_A=y\n# CONFIG_B is not set\n# comment\nCONFIG_C=\"x\"\n") == {
+        "CONFIG_A": "y", "CONFIG_B": "n", "CONFIG_C": "x"}
+    assert parse_modules("vfio_pci 16384 2 - Live 0x0\n") == frozenset({"vfio_pci"})
+    assert parse_kallsyms("ffff800080010000 T kvm_arch_init\n0000000000000000 t vfio_pci_core_mmap [vfio_pci_core]\n") \
+        == frozenset({"kvm_arch_init", "vfio_pci_core_mmap"})
+
+
+@pytest.mark.parametrize("name,parser", [
+    ("corrupt/iomem-garbage.txt", lambda t, s: parse_iomem(t, s)),
+    ("corrupt/iomem-backwards.txt", lambda t, s: parse_iomem(t, s)),
+    ("corrupt/resource-garbage.txt", lambda t, s: parse_resource(t, s)),
+    ("corrupt/lspci-bad-bar.txt", lambda t, s: parse_lspci(t, s)),
+])
+def test_corrupt_fixtures_name_file_and_line(name, parser):
+    with pytest.raises(MemattrError) as error:
+        parser(read(name), name)
+    assert f"{name}:" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_corrupt_dtb():
+    with pytest.raises(MemattrError, match="not a flattened device tree"):
+        parse_dtb((DATA / "corrupt/not-a.dtb").read_bytes(), "not-a.dtb")
+
+
+def test_example_host_merges_sources():
+    inventory = load_host(EXAMPLE)
+    devices = {d.bdf: d for d in inventory.pci}
+    assert devices["0000:02:00.0"].driver == "vfio-pci"
+    assert {r.what for r in devices["0000:02:00.0"].register_blocks} == {"MSI-X table", "MSI-X PBA"}
+    assert inventory.bar_disagreements == ()
+    assert len(inventory.platform) == 3 and inventory.release == "6.8.0-1013-nvidia-64k"
+
+
+def test_disagreeing_sources_are_reported(tmp_path):
+    host = tmp_path / "h"
+    (host / "sys/bus/pci/devices/0000:02:00.0").mkdir(parents=True)
+    (host / "sys/bus/pci/devices/0000:02:00.0/resource").write_text(
+        "0x0000009002000000 0x0000009003ffffff 0x0000000000140204\n")
+    (host / "lspci.txt").write_text(
+        "0000:02:00.0 Ethernet controller [0200]: NIC [15b3:101d]\n"
+        "\tRegion 0: Memory at 9002000000 (64-bit, prefetchable) [size=32M]\n")
+    inventory = load_host(host)
+    assert inventory.bar_disagreements and "prefetchable" in inventory.bar_disagreements[0][2]
+
+
+def test_load_host_collects_every_problem(tmp_path):
+    host = tmp_path / "h"
+    (host / "proc").mkdir(parents=True)
+    (host / "proc/iomem").write_text("garbage\n")
+    (host / "lspci.txt").write_text("also garbage\n")
+    with pytest.raises(MemattrError) as error:
+        load_host(host)
+    text = str(error.value)
+    assert text.startswith("2 problems") and "proc/iomem:1" in text and "lspci.txt:1" in text
+
+
+@pytest.mark.skipif(not Path("/proc/iomem").exists(), reason="needs a Linux /proc")
+def test_collect_from_this_machine_and_load(tmp_path):
+    from memattr.platform.collect import collect
+
+    manifest = collect(tmp_path / "live", run_lspci=False)
+    assert (tmp_path / "live/manifest.json").exists() and manifest.collected
+    if os.geteuid() == 0 and (tmp_path / "live/proc/iomem").exists():
+        inventory = load_host(tmp_path / "live")
+        assert inventory.iomem
+
+
+def test_collect_from_a_fake_root(tmp_path):
+    from memattr.platform.collect import collect
+
+    root = tmp_path / "root"
+    (root / "proc").mkdir(parents=True)
+    (root / "proc/iomem").write_text("00000000-00000000 : System RAM\n")
+    (root / "proc/modules").write_text("vfio_pci 16384 2 - Live 0x0\n")
+    device = root / "sys/bus/pci/devices/0000:01:00.0"
+    device.mkdir(parents=True)
+    (device / "resource").write_text("0x0000000010000000 0x0000000010ffffff 0x0000000000040200\n")
+    (root / "drivers/vfio-pci").mkdir(parents=True)
+    (device / "driver").symlink_to(root / "drivers/vfio-pci")
+    manifest = collect(tmp_path / "out", root=root, run_lspci=False, release="6.9.0")
+    assert "proc/iomem" in manifest.unreadable  # zeros: read without root
+    assert (tmp_path / "out/sys/bus/pci/devices/0000:01:00.0/driver").read_text().strip() == "vfio-pci"
+    inventory = load_host(tmp_path / "out")
+    assert inventory.pci[0].driver == "vfio-pci" and inventory.release == "6.9.0"
+    with pytest.raises(MemattrError, match="already exists"):
+        collect(tmp_path / "out", root=root, run_lspci=False)
