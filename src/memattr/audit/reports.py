@@ -162,10 +162,11 @@ def _chain_svg(region: RegionResult) -> str:
         if alias["who"] == "guest":
             continue
         boxes.append((alias["who"], alias["how"], alias["memory_type"]))
-    boxes.append(("KVM stage 2", str(subject.stage2.get("prot") or "refused"), subject.stage2.get("memory_type")))
+    prot = str(subject.stage2.get("prot") or "refused").replace("KVM_PGTABLE_", "")
+    boxes.append(("KVM stage 2", f"{prot} {subject.stage2.get('memattr') or ''}".strip(), subject.stage2.get("memory_type")))
     boxes.append(("guest stage 1", subject.guest_call, None))
     boxes.append(("guest gets", "", subject.effective.get("memory_type")))
-    box_w, box_h, gap = 170, 62, 28
+    box_w, box_h, gap = 215, 62, 28
     width = len(boxes) * (box_w + gap)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{box_h + 20}" '
              f'role="img" aria-label="mapping chain of {html.escape(subject.region.name)}">']
@@ -173,8 +174,8 @@ def _chain_svg(region: RegionResult) -> str:
         x = n * (box_w + gap) + 4
         parts.append(f'<rect x="{x}" y="8" width="{box_w}" height="{box_h}" rx="8" fill="{_colour(memory_type)}" '
                      f'stroke="#555"/>')
-        parts.append(f'<text x="{x + 8}" y="26" font-size="12" font-weight="600">{html.escape(title[:26])}</text>')
-        parts.append(f'<text x="{x + 8}" y="43" font-size="11">{html.escape(how[:28])}</text>')
+        parts.append(f'<text x="{x + 8}" y="26" font-size="12" font-weight="600">{html.escape(title[:30])}</text>')
+        parts.append(f'<text x="{x + 8}" y="43" font-size="11">{html.escape(how[:34])}</text>')
         parts.append(f'<text x="{x + 8}" y="60" font-size="12">{html.escape(memory_type or "")}</text>')
         if n < len(boxes) - 1:
             ax = x + box_w
