@@ -47,25 +47,37 @@ def audit_host(directory: str | os.PathLike[str] | None, request: AuditRequest,
 
 @dataclass(frozen=True, slots=True)
 class FleetRow:
+    """One host of a fleet: its summary, and the full result only when the caller asked to keep it."""
+
     host: str
-    result: AuditResult | None
-    error: str | None
+    summary_data: dict[str, Any]
+    result: AuditResult | None = None
+    error: str | None = None
+    fail_counts: dict[str, int] | None = None  # findings at or above each severity
 
     def summary(self) -> dict[str, Any]:
-        if self.result is None:
-            return {"host": self.host, "error": self.error}
-        counts = {s.value: sum(1 for f in self.result.findings if f.severity is s) for s in Severity}
-        return {"host": self.host, "kernel": self.result.kernel, "policy": self.result.policy,
-                "fwb": self.result.fwb, "regions": len(self.result.regions), "findings": counts}
+        return self.summary_data
+
+    def count_at_or_above(self, severity: Severity) -> int:
+        return (self.fail_counts or {}).get(severity.value, 0)
 
 
-def _audit_one(args: tuple[str, AuditRequest]) -> FleetRow:
-    directory, request = args
+def summarise(name: str, result: AuditResult) -> dict[str, Any]:
+    counts = {s.value: sum(1 for f in result.findings if f.severity is s) for s in Severity}
+    return {"host": name, "kernel": result.kernel, "policy": result.policy, "fwb": result.fwb,
+            "regions": len(result.regions), "findings": counts}
+
+
+def _audit_one(args: tuple[str, AuditRequest, bool]) -> FleetRow:
+    directory, request, keep = args
     name = Path(directory).name
     try:
-        return FleetRow(name, audit_host(directory, request), None)
+        result = audit_host(directory, request)
     except MemattrError as error:
-        return FleetRow(name, None, str(error))
+        return FleetRow(name, {"host": name, "error": str(error)}, None, str(error))
+    fail_counts = {s.value: result.count_at_or_above(s) for s in Severity}
+    # Sending whole results between processes costs more than auditing: keep them only when needed.
+    return FleetRow(name, summarise(name, result), result if keep else None, None, fail_counts)
 
 
 def fleet_hosts(directory: str | os.PathLike[str]) -> list[Path]:
@@ -79,9 +91,9 @@ def fleet_hosts(directory: str | os.PathLike[str]) -> list[Path]:
 
 
 def audit_fleet(hosts: list[Path], request: AuditRequest, jobs: int,
-                progress: Callable[[FleetRow], None] | None = None) -> list[FleetRow]:
+                progress: Callable[[FleetRow], None] | None = None, keep_results: bool = False) -> list[FleetRow]:
     """Audit every host, ``jobs`` at a time (processes); rows come back in host order."""
-    work = [(str(host), request) for host in hosts]
+    work = [(str(host), request, keep_results) for host in hosts]
     rows: list[FleetRow] = []
     if jobs <= 1:
         iterator: Iterator[FleetRow] = map(_audit_one, work)

@@ -100,9 +100,10 @@ def _fleet(directory: str, request: AuditRequest, jobs: int, fmt: str, output: s
     with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("hosts", total=len(hosts))
-        rows = audit_fleet(hosts, request, jobs, progress=lambda row: progress.advance(task))
+        rows = audit_fleet(hosts, request, jobs, progress=lambda row: progress.advance(task),
+                           keep_results=fmt == "sarif")
     results = [row.result for row in rows if row.result is not None]
-    bad = [row for row in rows if row.result is None]
+    bad = [row for row in rows if row.error is not None]
     if fmt == "json":
         text = to_json({"hosts": [row.summary() for row in rows]})
     elif fmt == "sarif":
@@ -115,7 +116,7 @@ def _fleet(directory: str, request: AuditRequest, jobs: int, fmt: str, output: s
             table.add_column(column)
         for row in rows:
             data = row.summary()
-            if "error" in data and row.result is None:
+            if row.error is not None:
                 table.add_row(row.host, "", "", "", "", f"bad input: {row.error}", "", "")
                 continue
             counts = data["findings"]
@@ -136,7 +137,7 @@ def _fleet(directory: str, request: AuditRequest, jobs: int, fmt: str, output: s
     if fail_on == "none":
         return 0
     level = Severity(fail_on)
-    return _exit_code(sum(r.count_at_or_above(level) for r in results), fail_on)
+    return _exit_code(sum(row.count_at_or_above(level) for row in rows), fail_on)
 
 
 @app.command("inventory")

@@ -9,6 +9,7 @@ memory type so that mismatches are visible.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from memattr.arch.combine import Controls, combine
@@ -178,6 +179,7 @@ def _host_memtype(call: str, kernel: KernelVersion) -> tuple[MemoryType, str]:
     return memtype, f"{mapping.source}; {mapping.mt} = MAIR {byte:#04x}"
 
 
+@lru_cache(maxsize=4096)
 def trace(
     *,
     region: str,
@@ -188,7 +190,11 @@ def trace(
     guest_kernel: KernelVersion | None = None,
     driver: str | None = None,
 ) -> Trace:
-    """Follow a page of ``region`` through its driver, KVM's stage 2 and the guest's ``guest_call``."""
+    """Follow a page of ``region`` through its driver, KVM's stage 2 and the guest's ``guest_call``.
+
+    A pure function of its arguments, so results are cached: callers must not mutate the returned
+    trace's dictionaries (the audit and the CLI only read them).
+    """
     kind = region_kind(region)
     if kernel is None:
         kernel = v("6.9") if policy is None else None  # type: ignore[assignment]
