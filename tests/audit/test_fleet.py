@@ -19,7 +19,7 @@ def test_fleet_json_summary(tmp_path, capsys):
     assert code == 0 and len(data["hosts"]) == 6
     policies = {h["host"]: h["policy"] for h in data["hosts"]}
     assert policies["host0000"] == "device-forced" and policies["host0001"] == "allow-any-uncached"
-    assert all(h["regions"] == 12 for h in data["hosts"])  # 8 functions, 12 memory BARs
+    assert all(h["regions"] == 14 for h in data["hosts"])  # 8 functions: 2 x (1 + 3 + 1 + 2) memory BARs
 
 
 def test_fleet_text_and_bad_host(tmp_path, capsys):
