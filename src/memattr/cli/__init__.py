@@ -27,6 +27,7 @@ def _register() -> None:
     from memattr.cli import demo_cmds  # noqa: F401
     from memattr.cli import linux_cmds  # noqa: F401
     from memattr.cli import audit_cmds  # noqa: F401
+    from memattr.cli import litmus_cmds  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,117 @@
+"""``memattr litmus``: run litmus tests under the Arm model with memattr's endpoint extension."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from memattr.cli import app
+from memattr.cli.common import console, emit_json
+from memattr.errors import MemattrError
+from memattr.litmus.dot import to_dot
+from memattr.litmus.parser import parse_file
+from memattr.litmus.run import KINDS, Result, run_test
+from memattr.output import write_atomic
+
+
+def _files(paths: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            files.extend(sorted(path.rglob("*.litmus")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise MemattrError("no such file or directory", source=text, expected="a .litmus file or a directory")
+    if not files:
+        raise MemattrError("no .litmus files found", source=", ".join(paths))
+    return files
+
+
+def read_kinds(path: str) -> dict[str, str]:
+    """herdtools7 kinds.txt: ``NAME KIND`` per line; '#' starts a comment."""
+    kinds: dict[str, str] = {}
+    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        words = line.split()
+        if len(words) != 2 or words[1] not in KINDS:
+            raise MemattrError(f"bad kinds line {raw.strip()[:60]!r}", source=path, line=number,
+                               expected=f"NAME KIND with KIND one of {', '.join(KINDS)}")
+        kinds[words[0]] = words[1]
+    return kinds
+
+
+@app.command("litmus")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per test")
+@click.option("--kinds", "kinds_file", type=click.Path(exists=True, dir_okay=False),
+              help="expected kinds (herdtools7 kinds.txt); exit 1 on any mismatch")
+@click.option("--herd", "herd_format", is_flag=True, help="print herd7-style result blocks")
+@click.option("--explain", is_flag=True, help="draw one witnessing execution (Graphviz dot; SVG with -o x.svg)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="with --explain: write the dot or SVG here")
+def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, herd_format: bool, explain: bool,
+               output: str | None) -> int:
+    """Run AArch64 litmus tests (files or directories) and report their kinds."""
+    files = _files(paths)
+    if explain:
+        return _explain(files, output)
+    kinds = read_kinds(kinds_file) if kinds_file else {}
+    results: list[tuple[Path, Result]] = []
+    for path in files:
+        test = parse_file(path)
+        results.append((path, run_test(test)))
+    mismatches = [r for _, r in results if r.name in kinds and kinds[r.name] != r.kind]
+    missing = [r.name for _, r in results if kinds and r.name not in kinds]
+    if as_json:
+        payload = []
+        for _, result in results:
+            data = result.to_json()
+            if kinds:
+                data["expected"] = kinds.get(result.name)
+                data["match"] = kinds.get(result.name) == result.kind if result.name in kinds else None
+            payload.append(data)
+        emit_json({"tests": payload, "mismatches": [r.name for r in mismatches]})
+    elif herd_format:
+        for _, result in results:
+            click.echo(result.herd_text())
+    else:
+        table = Table(title=f"{len(results)} litmus tests")
+        for column in ("test", "kind", "witnesses +/-", "expected", "why allowed (device tests)"):
+            table.add_column(column, overflow="fold")
+        for _, result in results:
+            expected = kinds.get(result.name, "")
+            mark = "" if not expected or expected == result.kind else " MISMATCH"
+            table.add_row(result.name, result.kind + mark, f"{result.positive}/{result.negative}", expected,
+                          "\n".join(result.reasons))
+        console(min_width=120).print(table)
+    if missing:
+        click.echo(f"memattr: note: not in {kinds_file}: {', '.join(missing)}", err=True)
+    return 1 if mismatches else 0
+
+
+def _explain(files: list[Path], output: str | None) -> int:
+    if len(files) != 1:
+        raise click.UsageError("--explain takes exactly one litmus file")
+    test = parse_file(files[0])
+    result = run_test(test)
+    if result.witness is None:
+        raise MemattrError(f"{test.name}: no execution satisfies the condition ({result.kind}); nothing to draw",
+                           source=str(files[0]))
+    dot = to_dot(test.name, result.witness[1])
+    if output and output.endswith(".svg"):
+        if not shutil.which("dot"):
+            raise MemattrError("Graphviz 'dot' is not installed", expected="apt-get install graphviz, or -o FILE.dot")
+        svg = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=True).stdout
+        write_atomic(output, svg)
+    elif output:
+        write_atomic(output, dot)
+    else:
+        click.echo(dot, nl=False)
+    return 0

@@ -1,0 +1,122 @@
+"""Litmus tests as values: instructions, threads, initial state, conditions, and memattr's extension.
+
+The format is herdtools7's AArch64 litmus format.  memattr's device-memory extension lives in
+comments herd ignores, ``(* memattr: ... *)``, so every test stays runnable by herd7:
+
+    (* memattr: x = Normal-iNC-oNC @ bar0; cfg = Device-nGnRnE @ cfg0; device P2 *)
+
+gives locations a memory type (canonical names of :mod:`memattr.arch`) and a peripheral (endpoint),
+and marks threads that are peripherals observing accesses as they arrive (see docs/litmus.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class Reg:
+    """A register operand; ``name`` is canonical (X0..X30, XZR) and ``width`` 32 or 64."""
+
+    name: str
+    width: int
+
+    def __str__(self) -> str:
+        prefix = "W" if self.width == 32 else "X"
+        return prefix + self.name[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class Imm:
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mem:
+    """``[Xn]``, ``[Xn,#imm]`` or ``[Xn,Xm]`` / ``[Xn,Wm,SXTW]`` (register offset)."""
+
+    base: Reg
+    offset: Reg | Imm | None = None
+
+
+Operand = Union[Reg, Imm, Mem, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Instr:
+    op: str  # upper-case mnemonic, e.g. LDR, STLR, CASAL, DMB, B.EQ
+    args: tuple[Operand, ...]
+    line: int
+    label: str | None = None  # a label attached to this instruction
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text or self.op
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """``T:Xn=v`` (register), ``x=v`` (location) in a condition."""
+
+    thread: int | None
+    name: str  # register canonical name or location
+    value: int | str
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    inner: "Prop"
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    left: "Prop"
+    right: "Prop"
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    left: "Prop"
+    right: "Prop"
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: bool
+
+
+Prop = Union[Atom, Not, And, Or, Const]
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    quantifier: str  # "exists", "~exists" or "forall"
+    prop: Prop
+
+
+@dataclass(frozen=True, slots=True)
+class LocationAttrs:
+    memtype: str  # canonical memattr name
+    peripheral: str | None  # the endpoint; None for ordinary memory
+
+
+@dataclass(frozen=True, slots=True)
+class LitmusTest:
+    name: str
+    arch: str
+    doc: str
+    init_regs: dict[tuple[int, str], int | str]  # (thread, canonical register) -> value or location
+    init_mem: dict[str, int]
+    threads: tuple[tuple[Instr, ...], ...]
+    condition: Condition
+    locations: tuple[Atom, ...] = ()  # "locations [...]" extra observed state
+    attrs: dict[str, LocationAttrs] = field(default_factory=dict)
+    devices: frozenset[int] = frozenset()  # threads that are peripherals (endpoint observers)
+    source: str = ""
+
+    @property
+    def memory_locations(self) -> tuple[str, ...]:
+        names = set(self.init_mem)
+        names.update(v for v in self.init_regs.values() if isinstance(v, str))
+        return tuple(sorted(names))

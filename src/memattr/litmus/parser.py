@@ -1,0 +1,477 @@
+"""Parse herdtools7 AArch64 litmus tests (plus memattr's extension comments).
+
+Errors are :class:`MemattrError` with the file and line, and what was expected there.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from memattr.arch.memtypes import CANONICAL_NAMES, parse_memory_type
+from memattr.errors import MemattrError
+from memattr.litmus.ast import (
+    And,
+    Atom,
+    Condition,
+    Const,
+    Imm,
+    Instr,
+    LitmusTest,
+    LocationAttrs,
+    Mem,
+    Not,
+    Or,
+    Prop,
+    Reg,
+)
+
+_COMMENT = re.compile(r"\(\*.*?\*\)", re.S)
+_MEMATTR = re.compile(r"\(\*\s*memattr:(.*?)\*\)", re.S)
+_REG = re.compile(r"^(?P<kind>[XW])(?P<num>\d+|ZR)$", re.I)
+_LABEL = re.compile(r"^(?P<label>[A-Za-z_][A-Za-z0-9_]*):\s*(?P<rest>.*)$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+LOADS = {"LDR", "LDRB", "LDRH", "LDAR", "LDARB", "LDARH", "LDAPR", "LDAPRB", "LDAPRH",
+         "LDXR", "LDXRB", "LDXRH", "LDAXR", "LDAXRB", "LDAXRH"}
+STORES = {"STR", "STRB", "STRH", "STLR", "STLRB", "STLRH"}
+STORE_EXCL = {"STXR", "STXRB", "STXRH", "STLXR", "STLXRB", "STLXRH"}
+_AMO_BASES = ("CAS", "SWP", "LDADD", "LDEOR", "LDSET", "LDCLR")
+AMOS = {base + sem + size for base in _AMO_BASES for sem in ("", "A", "L", "AL") for size in ("", "B", "H")}
+STADDS = {base + sem + size for base in ("STADD", "STEOR", "STSET", "STCLR") for sem in ("", "L") for size in ("", "B", "H")}
+ALU = {"ADD", "SUB", "EOR", "AND", "ORR"}
+BARRIER_OPTIONS = {"SY", "ISH", "OSH", "NSH", "LD", "ST", "ISHLD", "ISHST", "OSHLD", "OSHST", "NSHLD", "NSHST"}
+CONDITIONS = {"EQ", "NE", "CS", "HS", "CC", "LO", "MI", "PL", "VS", "VC", "HI", "LS", "GE", "LT", "GT", "LE", "AL"}
+TLBI_OPS = {"VMALLS12E1IS", "VMALLS12E1", "IPAS2E1IS", "IPAS2E1", "VMALLE1IS", "VMALLE1", "VAE1IS", "VAE1",
+            "ALLE1IS", "ALLE1", "VAAE1IS", "ASIDE1IS"}
+SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | ALU |
+             {"MOV", "CMP", "CSEL", "CBZ", "CBNZ", "B", "DMB", "DSB", "ISB", "TLBI", "NOP"} |
+             {f"B.{c}" for c in CONDITIONS})
+
+
+class _Source:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def error(self, line: int, message: str, expected: str | None = None) -> MemattrError:
+        return MemattrError(message, source=self.name, line=line, expected=expected)
+
+
+def parse_file(path: str | Path) -> LitmusTest:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise MemattrError(f"cannot read litmus test: {error}", source=str(path)) from None
+    return parse_litmus(text, str(path))
+
+
+def parse_litmus(text: str, source: str = "<litmus>") -> LitmusTest:
+    src = _Source(source)
+    extension = " ".join(match.group(1) for match in _MEMATTR.finditer(text))
+    # Blank out comments but keep line numbers.
+    stripped = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    lines = stripped.split("\n")
+    index = _skip_blank(lines, 0)
+    if index >= len(lines):
+        raise src.error(1, "empty litmus test", "'AArch64 NAME' on the first line")
+    header = lines[index].split()
+    if len(header) < 2 or header[0] not in ("AArch64", "ARM64"):
+        raise src.error(index + 1, f"not an AArch64 litmus header: {lines[index].strip()[:60]!r}",
+                        "'AArch64 NAME'")
+    name = " ".join(header[1:])
+    index += 1
+    doc_lines = []
+    while index < len(lines) and "{" not in lines[index]:
+        line = lines[index].strip()
+        if line.startswith('"'):
+            doc_lines.append(line.strip('"'))
+        elif line and "=" not in line:
+            raise src.error(index + 1, f"unexpected text before the initial state: {line[:60]!r}", "'{'")
+        index += 1
+    if index >= len(lines):
+        raise src.error(index, "missing initial state", "'{ ... }'")
+    init_start = index + 1
+    init_text, index = _braced(lines, index, src)
+    init_regs, init_mem = _parse_init(init_text, init_start, src)
+    index = _skip_blank(lines, index)
+    if index >= len(lines):
+        raise src.error(index, "missing thread table", "'P0 | P1 ;'")
+    threads, index = _parse_threads(lines, index, src)
+    rest_start = index
+    rest = "\n".join(lines[index:])
+    locations: tuple[Atom, ...] = ()
+    loc_match = re.search(r"locations\s*\[(.*?)\]", rest, re.S)
+    if loc_match:
+        line_of = rest_start + rest[:loc_match.start()].count("\n") + 1
+        locations = tuple(_parse_atom(item.strip(), line_of, src) for item in loc_match.group(1).split(";")
+                          if item.strip())
+        rest = rest[:loc_match.start()] + "\n" * loc_match.group(0).count("\n") + rest[loc_match.end():]
+    condition = _parse_condition(rest, rest_start, src)
+    attrs, devices = _parse_extension(extension, len(threads), src)
+    test = LitmusTest(name=name, arch="AArch64", doc=" ".join(doc_lines), init_regs=init_regs, init_mem=init_mem,
+                      threads=threads, condition=condition, locations=locations, attrs=attrs,
+                      devices=devices, source=source)
+    _check_test(test, src)
+    return test
+
+
+def _skip_blank(lines: list[str], index: int) -> int:
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    return index
+
+
+def _braced(lines: list[str], index: int, src: _Source) -> tuple[str, int]:
+    text = "\n".join(lines[index:])
+    start = text.index("{")
+    depth = 0
+    for offset in range(start, len(text)):
+        if text[offset] == "{":
+            depth += 1
+        elif text[offset] == "}":
+            depth -= 1
+            if depth == 0:
+                consumed = text[:offset + 1].count("\n")
+                return text[start + 1:offset], index + consumed + 1
+    raise src.error(index + 1, "unterminated initial state", "a closing '}'")
+
+
+def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[int, str], int | str], dict[str, int]]:
+    regs: dict[tuple[int, str], int | str] = {}
+    mem: dict[str, int] = {}
+    line = first_line
+    for chunk in re.split(r"(;|\n)", text):
+        if chunk == "\n":
+            line += 1
+            continue
+        item = chunk.strip()
+        if not item or item == ";":
+            continue
+        if "=" not in item:
+            # "int x;" declares a location with value 0
+            words = item.split()
+            if words and _IDENT.match(words[-1]):
+                mem.setdefault(words[-1], 0)
+                continue
+            raise src.error(line, f"bad initial-state entry {item[:40]!r}", "'T:Xn=value', 'x=value' or 'int x'")
+        left, right = (part.strip() for part in item.split("=", 1))
+        left = left.split()[-1] if left.split() else left  # "int x", "uint64_t x"
+        if ":" in left:
+            thread_text, reg_text = left.split(":", 1)
+            if not thread_text.isdigit():
+                raise src.error(line, f"bad thread number in {left!r}", "'T:Xn' with T a number")
+            reg = _reg(reg_text, line, src)
+            regs[(int(thread_text), reg.name)] = _value(right, line, src)
+        else:
+            location = left.strip("[]")
+            if not _IDENT.match(location):
+                raise src.error(line, f"bad location name {left!r}", "an identifier")
+            value = _value(right, line, src)
+            if isinstance(value, str):
+                raise src.error(line, f"location {location} initialised with a location", "an integer")
+            mem[location] = value
+    return regs, mem
+
+
+def _value(text: str, line: int, src: _Source) -> int | str:
+    text = text.strip()
+    try:
+        return int(text, 0)
+    except ValueError:
+        if _IDENT.match(text):
+            return text
+        raise src.error(line, f"bad value {text!r}", "an integer or a location name") from None
+
+
+def _reg(text: str, line: int, src: _Source) -> Reg:
+    match = _REG.match(text.strip())
+    if not match:
+        raise src.error(line, f"bad register {text.strip()!r}", "Xn or Wn with n from 0 to 30, or XZR/WZR")
+    num = match.group("num").upper()
+    if num != "ZR" and int(num) > 30:
+        raise src.error(line, f"register {text.strip()} does not exist", "n from 0 to 30")
+    return Reg("X" + num, 64 if match.group("kind").upper() == "X" else 32)
+
+
+def _parse_threads(lines: list[str], index: int, src: _Source) -> tuple[tuple[tuple[Instr, ...], ...], int]:
+    header = lines[index].strip().rstrip(";")
+    names = [cell.strip() for cell in header.split("|")]
+    for n, cell in enumerate(names):
+        if cell != f"P{n}":
+            raise src.error(index + 1, f"thread header cell {cell!r}", f"P{n}")
+    columns: list[list[Instr]] = [[] for _ in names]
+    pending_labels: list[str | None] = [None] * len(names)
+    index += 1
+    while index < len(lines):
+        raw = lines[index]
+        line = raw.strip()
+        if not line:
+            index += 1
+            continue
+        if "|" not in line and not line.endswith(";"):
+            break  # the condition (or locations) starts here
+        if not line.endswith(";"):
+            raise src.error(index + 1, "thread row does not end with ';'", "'cell | cell ;'")
+        cells = [cell.strip() for cell in line[:-1].split("|")]
+        if len(cells) != len(names):
+            raise src.error(index + 1, f"{len(cells)} cells in a row of a {len(names)}-thread test",
+                            f"{len(names)} cells separated by '|'")
+        for n, cell in enumerate(cells):
+            while cell:
+                match = _LABEL.match(cell)
+                if match and not cell.upper().startswith(("B.", "CBZ", "CBNZ")) and ":" in cell.split()[0]:
+                    pending_labels[n] = match.group("label")
+                    cell = match.group("rest").strip()
+                    continue
+                columns[n].append(_parse_instr(cell, index + 1, pending_labels[n], src))
+                pending_labels[n] = None
+                break
+        index += 1
+    for n, label in enumerate(pending_labels):
+        if label is not None:
+            columns[n].append(Instr("NOP", (), index, label=label, text=f"{label}:"))
+    return tuple(tuple(column) for column in columns), index
+
+
+def _split_operands(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr:
+    words = text.split(None, 1)
+    op = words[0].upper()
+    operands = _split_operands(words[1]) if len(words) > 1 else []
+    if op not in SUPPORTED:
+        raise src.error(line, f"unsupported instruction {words[0]!r}",
+                        "LDR/STR (and B/H, acquire/release, exclusive forms), CAS/SWP/LDADD/STADD forms, MOV, "
+                        "ADD/SUB/EOR/AND/ORR, CMP, CSEL, CBZ/CBNZ, B, B.cond, DMB, DSB, ISB, TLBI")
+    args: list[object] = []
+    if op in ("DMB", "DSB"):
+        if len(operands) != 1 or operands[0].upper() not in BARRIER_OPTIONS:
+            raise src.error(line, f"bad barrier option in {text!r}", f"one of {', '.join(sorted(BARRIER_OPTIONS))}")
+        args = [operands[0].upper()]
+    elif op == "TLBI":
+        if not operands or operands[0].upper() not in TLBI_OPS:
+            raise src.error(line, f"unsupported TLBI operation in {text!r}", f"one of {', '.join(sorted(TLBI_OPS))}")
+        args = [operands[0].upper()] + [_operand(o, line, src) for o in operands[1:]]
+    elif op in ("B", "CBZ", "CBNZ") or op.startswith("B."):
+        target = operands[-1] if operands else ""
+        if not _IDENT.match(target):
+            raise src.error(line, f"bad branch target in {text!r}", "a label")
+        args = [_operand(o, line, src) for o in operands[:-1]] + [target]
+    elif op == "CSEL":
+        if len(operands) != 4 or operands[3].upper() not in CONDITIONS:
+            raise src.error(line, f"bad CSEL {text!r}", "CSEL Rd,Rn,Rm,COND")
+        args = [_operand(o, line, src) for o in operands[:3]] + [operands[3].upper()]
+    else:
+        args = [_operand(o, line, src) for o in operands]
+    _check_shape(op, args, text, line, src)
+    return Instr(op, tuple(args), line, label=label, text=text)  # type: ignore[arg-type]
+
+
+def _operand(text: str, line: int, src: _Source) -> object:
+    text = text.strip()
+    if text.startswith("#"):
+        try:
+            return Imm(int(text[1:], 0))
+        except ValueError:
+            raise src.error(line, f"bad immediate {text!r}", "#number") from None
+    if text.startswith("["):
+        if not text.endswith("]"):
+            raise src.error(line, f"bad memory operand {text!r}", "[Xn], [Xn,#imm] or [Xn,Xm]")
+        inner = [part.strip() for part in text[1:-1].split(",")]
+        base = _reg(inner[0], line, src)
+        offset: Reg | Imm | None = None
+        if len(inner) >= 2:
+            offset = _operand(inner[1], line, src)  # type: ignore[assignment]
+            if not isinstance(offset, (Reg, Imm)):
+                raise src.error(line, f"bad offset in {text!r}", "#imm or a register")
+        if len(inner) == 3 and inner[2].upper() not in ("SXTW", "UXTW", "LSL #0"):
+            raise src.error(line, f"unsupported extension {inner[2]!r}", "SXTW or UXTW")
+        if len(inner) > 3:
+            raise src.error(line, f"bad memory operand {text!r}", "[Xn], [Xn,#imm] or [Xn,Xm]")
+        return Mem(base, offset)
+    return _reg(text, line, src)
+
+
+_SHAPES = {
+    "load": (Reg, Mem), "store": (Reg, Mem), "stxr": (Reg, Reg, Mem), "amo": (Reg, Reg, Mem),
+    "st_amo": (Reg, Mem), "alu": (Reg, Reg, (Reg, Imm)), "mov": (Reg, (Reg, Imm)), "cmp": (Reg, (Reg, Imm)),
+}
+
+
+def _kind(op: str) -> str | None:
+    if op in LOADS:
+        return "load"
+    if op in STORES:
+        return "store"
+    if op in STORE_EXCL:
+        return "stxr"
+    if op in AMOS:
+        return "amo"
+    if op in STADDS:
+        return "st_amo"
+    if op in ALU:
+        return "alu"
+    if op == "MOV":
+        return "mov"
+    if op == "CMP":
+        return "cmp"
+    return None
+
+
+def _check_shape(op: str, args: list[object], text: str, line: int, src: _Source) -> None:
+    kind = _kind(op)
+    if kind is None:
+        return
+    shape = _SHAPES[kind]
+    if len(args) != len(shape) or not all(isinstance(a, s) for a, s in zip(args, shape)):
+        expected = {"load": "OP Rt,[Xn...]", "store": "OP Rt,[Xn...]", "stxr": "OP Ws,Rt,[Xn]",
+                    "amo": "OP Rs,Rt,[Xn]", "st_amo": "OP Rs,[Xn]", "alu": "OP Rd,Rn,Rm|#imm",
+                    "mov": "MOV Rd,Rn|#imm", "cmp": "CMP Rn,Rm|#imm"}[kind]
+        raise src.error(line, f"bad operands in {text!r}", expected)
+
+
+def _parse_condition(text: str, first_line: int, src: _Source) -> Condition:
+    body = text.strip()
+    line = first_line + text[:len(text) - len(text.lstrip())].count("\n") + 1
+    if not body:
+        raise src.error(line, "missing final condition", "exists, ~exists or forall")
+    match = re.match(r"^(exists|~\s*exists|forall)\b(.*)$", body, re.S)
+    if not match:
+        word = body.split()[0]
+        if word == "filter":
+            raise src.error(line, "filter is not supported", "exists, ~exists or forall")
+        raise src.error(line, f"unexpected {word[:30]!r} where the condition starts", "exists, ~exists or forall")
+    quantifier = re.sub(r"\s", "", match.group(1))
+    tokens = _tokens(match.group(2), line, src)
+    position = [0]
+    prop = _prop_or(tokens, position, line, src)
+    if position[0] != len(tokens):
+        raise src.error(line, f"unexpected {tokens[position[0]]!r} in the condition", "/\\, \\/ or the end")
+    return Condition(quantifier, prop)
+
+
+def _tokens(text: str, line: int, src: _Source) -> list[str]:
+    tokens = re.findall(r"/\\|\\/|~|\(|\)|true|false|[^\s()~/\\]+", text)
+    joined = "".join(tokens)
+    if len(joined) != len(re.sub(r"\s", "", text)):
+        raise src.error(line, "unrecognised characters in the condition", "atoms joined by /\\ and \\/")
+    return tokens
+
+
+def _prop_or(tokens: list[str], pos: list[int], line: int, src: _Source) -> Prop:
+    left = _prop_and(tokens, pos, line, src)
+    while pos[0] < len(tokens) and tokens[pos[0]] == "\\/":
+        pos[0] += 1
+        left = Or(left, _prop_and(tokens, pos, line, src))
+    return left
+
+
+def _prop_and(tokens: list[str], pos: list[int], line: int, src: _Source) -> Prop:
+    left = _prop_unary(tokens, pos, line, src)
+    while pos[0] < len(tokens) and tokens[pos[0]] == "/\\":
+        pos[0] += 1
+        left = And(left, _prop_unary(tokens, pos, line, src))
+    return left
+
+
+def _prop_unary(tokens: list[str], pos: list[int], line: int, src: _Source) -> Prop:
+    if pos[0] >= len(tokens):
+        raise src.error(line, "the condition ends too early", "an atom such as 1:X0=1")
+    token = tokens[pos[0]]
+    if token == "~":
+        pos[0] += 1
+        return Not(_prop_unary(tokens, pos, line, src))
+    if token == "(":
+        pos[0] += 1
+        inner = _prop_or(tokens, pos, line, src)
+        if pos[0] >= len(tokens) or tokens[pos[0]] != ")":
+            raise src.error(line, "unbalanced parenthesis in the condition", "')'")
+        pos[0] += 1
+        return inner
+    if token in ("true", "false"):
+        pos[0] += 1
+        return Const(token == "true")
+    pos[0] += 1
+    return _parse_atom(token, line, src)
+
+
+def _parse_atom(text: str, line: int, src: _Source) -> Atom:
+    if "=" not in text:
+        if ":" in text:  # "locations [1:X0;]"
+            thread, reg = text.split(":", 1)
+            if thread.isdigit():
+                return Atom(int(thread), _reg(reg, line, src).name, 0)
+        if _IDENT.match(text.strip("[]")):
+            return Atom(None, text.strip("[]"), 0)
+        raise src.error(line, f"bad atom {text!r}", "T:Xn=value or location=value")
+    left, right = text.split("=", 1)
+    value = _value(right, line, src)
+    if ":" in left:
+        thread, reg = left.split(":", 1)
+        if not thread.isdigit():
+            raise src.error(line, f"bad thread in {text!r}", "T:Xn=value")
+        return Atom(int(thread), _reg(reg, line, src).name, value)
+    location = left.strip("[]")
+    if not _IDENT.match(location):
+        raise src.error(line, f"bad location in {text!r}", "an identifier")
+    return Atom(None, location, value)
+
+
+def _parse_extension(text: str, threads: int, src: _Source) -> tuple[dict[str, LocationAttrs], frozenset[int]]:
+    attrs: dict[str, LocationAttrs] = {}
+    devices: set[int] = set()
+    for item in (part.strip() for part in text.split(";")):
+        if not item:
+            continue
+        device = re.match(r"^devices?\s+(.*)$", item)
+        if device:
+            for name in device.group(1).replace(",", " ").split():
+                if not re.match(r"^P\d+$", name) or int(name[1:]) >= threads:
+                    raise src.error(1, f"memattr: {name!r} is not a thread of this test", "P0, P1, ...")
+                devices.add(int(name[1:]))
+            continue
+        match = re.match(r"^([A-Za-z_]\w*)\s*=\s*([A-Za-z0-9-]+)\s*(?:@\s*([A-Za-z_][\w-]*))?$", item)
+        if not match:
+            raise src.error(1, f"memattr: bad entry {item!r}", "'x = Normal-iNC-oNC @ bar0' or 'device P2'")
+        location, memtype, peripheral = match.groups()
+        try:
+            canonical = parse_memory_type(memtype).short_name
+        except ValueError:
+            raise src.error(1, f"memattr: unknown memory type {memtype!r} for {location}",
+                            ", ".join(CANONICAL_NAMES)) from None
+        if canonical != "Normal-iWB-oWB" and peripheral is None:
+            raise src.error(1, f"memattr: {location} is {canonical} but names no peripheral",
+                            f"'{location} = {canonical} @ NAME'")
+        attrs[location] = LocationAttrs(canonical, peripheral)
+    return attrs, frozenset(devices)
+
+
+def _check_test(test: LitmusTest, src: _Source) -> None:
+    locations = set(test.memory_locations)
+    for name in test.attrs:
+        if name not in locations:
+            raise src.error(1, f"memattr: {name} is not a location of this test", ", ".join(sorted(locations)))
+    for thread, instrs in enumerate(test.threads):
+        labels = {i.label for i in instrs if i.label}
+        for instr in instrs:
+            if instr.op in ("B", "CBZ", "CBNZ") or instr.op.startswith("B."):
+                target = instr.args[-1]
+                if target not in labels:
+                    raise src.error(instr.line, f"P{thread}: branch to unknown label {target!r}",
+                                    "a label defined in the same thread")

@@ -1,0 +1,279 @@
+"""Enumerate the candidate executions of a test, check the model, and report as herd7 does."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from memattr.errors import MemattrError
+from memattr.litmus.ast import And, Atom, Const, LitmusTest, Not, Or, Prop
+from memattr.litmus.model import Execution, Relations, acyclic, check, union
+from memattr.litmus.semantics import Event, Path, thread_paths
+
+KINDS = ("Allowed", "Forbidden", "Required")
+
+
+@dataclass
+class Result:
+    name: str
+    condition: str
+    states: dict[tuple[tuple[str, str], ...], bool]  # final state -> satisfies the condition
+    positive: int
+    negative: int
+    time_s: float
+    witness: tuple[Execution, Relations] | None = None
+    reasons: tuple[str, ...] = ()
+    executions: int = 0
+
+    @property
+    def observation(self) -> str:
+        if self.positive == 0:
+            return "Never"
+        if self.negative == 0:
+            return "Always"
+        return "Sometimes"
+
+    @property
+    def kind(self) -> str:
+        return {"Never": "Forbidden", "Always": "Required", "Sometimes": "Allowed"}[self.observation]
+
+    @property
+    def validated(self) -> bool:
+        """herd's Ok/No: the condition's quantifier holds."""
+        quantifier = self.condition.split()[0]
+        if quantifier == "exists":
+            return self.positive > 0
+        if quantifier == "~exists":
+            return self.positive == 0
+        return self.negative == 0
+
+    def herd_text(self) -> str:
+        lines = [f"Test {self.name} {'Required' if self.condition.startswith('forall') else 'Allowed'}",
+                 f"States {len(self.states)}"]
+        for state in sorted(self.states):
+            lines.append(" ".join(f"{k}={v};" for k, v in state))
+        lines.append("Ok" if self.validated else "No")
+        lines.append("Witnesses")
+        lines.append(f"Positive: {self.positive} Negative: {self.negative}")
+        lines.append(f"Condition {self.condition}")
+        lines.append(f"Observation {self.name} {self.observation} {self.positive} {self.negative}")
+        lines.append(f"Time {self.name} {self.time_s:.2f}")
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "observation": self.observation,
+            "validated": self.validated,
+            "condition": self.condition,
+            "states": [dict(state) | {"satisfies": ok} for state, ok in sorted(self.states.items())],
+            "witnesses": {"positive": self.positive, "negative": self.negative},
+            "executions": self.executions,
+            "unconstrained": list(self.reasons),
+            "time_s": round(self.time_s, 4),
+        }
+
+
+def _observed(test: LitmusTest) -> list[Atom]:
+    atoms: list[Atom] = []
+
+    def walk(prop: Prop) -> None:
+        if isinstance(prop, Atom):
+            atoms.append(prop)
+        elif isinstance(prop, Not):
+            walk(prop.inner)
+        elif isinstance(prop, (And, Or)):
+            walk(prop.left)
+            walk(prop.right)
+
+    walk(test.condition.prop)
+    atoms.extend(test.locations)
+    seen, out = set(), []
+    for atom in atoms:
+        key = (atom.thread, atom.name)
+        if key not in seen:
+            seen.add(key)
+            out.append(atom)
+    return out
+
+
+def _eval(prop: Prop, values: dict[tuple[int | None, str], int | str]) -> bool:
+    if isinstance(prop, Atom):
+        return values.get((prop.thread, prop.name)) == prop.value
+    if isinstance(prop, Not):
+        return not _eval(prop.inner, values)
+    if isinstance(prop, And):
+        return _eval(prop.left, values) and _eval(prop.right, values)
+    if isinstance(prop, Or):
+        return _eval(prop.left, values) or _eval(prop.right, values)
+    assert isinstance(prop, Const)
+    return prop.value
+
+
+def condition_text(test: LitmusTest) -> str:
+    def show(prop: Prop) -> str:
+        if isinstance(prop, Atom):
+            return f"{prop.thread}:{prop.name}={prop.value}" if prop.thread is not None else f"{prop.name}={prop.value}"
+        if isinstance(prop, Not):
+            return f"~{show(prop.inner)}"
+        if isinstance(prop, And):
+            return f"({show(prop.left)} /\\ {show(prop.right)})"
+        if isinstance(prop, Or):
+            return f"({show(prop.left)} \\/ {show(prop.right)})"
+        return "true" if prop.value else "false"
+
+    return f"{test.condition.quantifier} {show(test.condition.prop)}"
+
+
+def run_test(test: LitmusTest, *, keep_witness: bool = True, limit: int = 2_000_000) -> Result:
+    start = time.perf_counter()
+    paths = thread_paths(test)
+    observed = _observed(test)
+    locations = test.memory_locations
+    memtype = {loc: (test.attrs[loc].memtype if loc in test.attrs else "Normal-iWB-oWB") for loc in locations}
+    peripheral = {loc: (test.attrs[loc].peripheral if loc in test.attrs else None) for loc in locations}
+    states: dict[tuple[tuple[str, str], ...], bool] = {}
+    positive = negative = executions = 0
+    witness = None
+    for combo in itertools.product(*paths):
+        for execution in _executions(test, combo, locations, memtype, peripheral):
+            executions += 1
+            if executions > limit:
+                raise MemattrError(f"{test.name}: more than {limit} candidate executions", source=test.source,
+                                   line=1, expected="a smaller test")
+            ok, relations, _ = check(execution)
+            if not ok:
+                continue
+            values = _final_values(test, combo, execution)
+            satisfied = _eval(test.condition.prop, values)
+            state = tuple((f"{a.thread}:{_show_reg(a.name)}" if a.thread is not None else a.name,
+                           str(values.get((a.thread, a.name)))) for a in observed)
+            states[state] = satisfied
+            if satisfied:
+                positive += 1
+                if witness is None and keep_witness:
+                    witness = (execution, relations)
+            else:
+                negative += 1
+    result = Result(test.name, condition_text(test), states, positive, negative, time.perf_counter() - start,
+                    witness, executions=executions)
+    if witness is not None and test.attrs:
+        result.reasons = unconstrained(witness[1])
+    return result
+
+
+def _show_reg(name: str) -> str:
+    return name
+
+
+def _final_values(test: LitmusTest, combo: tuple[Path, ...], x: Execution) -> dict[tuple[int | None, str], int | str]:
+    values: dict[tuple[int | None, str], int | str] = {}
+    for path in combo:
+        for reg, value in path.regs:
+            values[(path.thread, reg)] = value
+    # Final memory: the co-last write of each location.
+    last: dict[str, int] = {}
+    for loc in test.memory_locations:
+        writes = [e for e, ev in enumerate(x.events) if ev.kind == "W" and ev.loc == loc]
+        later = {a for a, b in x.co}
+        final = [w for w in writes if w not in later]
+        if final:
+            last[loc] = x.events[final[0]].value  # type: ignore[assignment]
+    for loc, value in last.items():
+        values[(None, loc)] = value
+    return values
+
+
+def _executions(test: LitmusTest, combo: tuple[Path, ...], locations: tuple[str, ...],
+                memtype: dict[str, str], peripheral: dict[str, str | None]) -> Iterator[Execution]:
+    events: list[Event] = []
+    for loc in locations:  # initial writes, thread -1
+        events.append(Event(eid=len(events), thread=-1, index=0, kind="W", loc=loc, value=test.init_mem.get(loc, 0),
+                            instr="init"))
+    offsets = []
+    po: set[tuple[int, int]] = set()
+    addr, data, ctrl, rmw = set(), set(), set(), set()
+    for path in combo:
+        base = len(events)
+        offsets.append(base)
+        for event in path.events:
+            events.append(event)
+        ids = list(range(base, base + len(path.events)))
+        po.update((ids[i], ids[j]) for i in range(len(ids)) for j in range(i + 1, len(ids)))
+        for rel, out in ((path.addr, addr), (path.data, data), (path.ctrl, ctrl), (path.rmw, rmw)):
+            out.update((base + a, base + b) for a, b in rel)
+    # Per location: every rf choice (same value) and co order, pruned by SC per location.
+    per_location: list[list[tuple[frozenset, frozenset]]] = []
+    po_frozen = frozenset(po)
+    for loc in locations:
+        reads = [e for e, ev in enumerate(events) if ev.kind == "R" and ev.loc == loc]
+        writes = [e for e, ev in enumerate(events) if ev.kind == "W" and ev.loc == loc]
+        init = writes[0]
+        others = writes[1:]
+        choices = []
+        sources = [[w for w in writes if events[w].value == events[r].value] for r in reads]
+        if any(not s for s in sources):
+            return
+        po_loc = frozenset(p for p in po_frozen if events[p[0]].loc == loc and events[p[1]].loc == loc)
+        for order in itertools.permutations(others):
+            chain = [init, *order]
+            co = frozenset((chain[i], chain[j]) for i in range(len(chain)) for j in range(i + 1, len(chain)))
+            for pick in itertools.product(*sources):
+                rf = frozenset(zip(pick, reads))
+                inverse = {r: w for w, r in rf}
+                fr = frozenset((r, w2) for r, w in inverse.items() for (w1, w2) in co if w1 == w)
+                if acyclic(union(po_loc, rf, co, fr)):
+                    choices.append((rf, co))
+        if not choices:
+            return
+        per_location.append(choices)
+    for pick in itertools.product(*per_location):
+        rf = union(*(c[0] for c in pick))
+        co = union(*(c[1] for c in pick))
+        yield Execution(events, po_frozen, rf, co, frozenset(addr), frozenset(data), frozenset(ctrl),
+                        frozenset(rmw), memtype, peripheral, test.devices)
+
+
+def unconstrained(r: Relations) -> tuple[str, ...]:
+    """Why the architecture allows a witness: the arrival guarantees that are missing in it."""
+    x = r.x
+    ev = x.events
+    ab = r["ab"]
+    reasons: list[str] = []
+    pairs = [(a, b) for a, b in r["po"] if r.s.endpoint(a) and r.s.endpoint(b) and r.s.M(a) and r.s.M(b)
+             and not r.s.device_thread(a)]
+    for t, after in _tlbi_pairs(r):
+        pairs += [(e1, e2) for e1 in range(len(ev)) for e2 in after
+                  if r.s.endpoint(e1) and r.s.M(e1) and ev[e1].thread != ev[t].thread and ev[e1].thread >= 0
+                  and not r.s.device_thread(e1)]
+    for a, b in pairs:
+        if (a, b) in ab:
+            continue
+        ea, eb = ev[a], ev[b]
+        what = f"{ea.label()} (P{ea.thread}) is not guaranteed to reach {x.peripheral.get(ea.loc)} before " \
+               f"{eb.label()} (P{eb.thread}) reaches {x.peripheral.get(eb.loc)}"
+        between = [e for e in range(len(ev)) if (a, e) in r["po"] and (e, b) in r["po"] and ev[e].kind in ("F", "T")]
+        fences = {ev[e].fence for e in between}
+        if ea.thread != eb.thread:
+            why = ("TLB invalidation and DSB complete the other PE's access, but a write with Early Write "
+                   "Acknowledgement can be complete before it arrives (B2.10.2.3, D8.17 RTSJSN)")
+        elif any(f and f.startswith("DSB") for f in fences) and ea.kind == "W" and not r.s.no_early_ack(a):
+            why = (f"the DSB waits for completion of a {x.memtype[ea.loc]} write, which an intermediate point may "
+                   f"acknowledge early (Early Write Acknowledgement, B2.10.2.3)")
+        elif fences and not r.same_peripheral(a, b):
+            why = "a DMB orders accesses to a single peripheral only (B2.10.2, B2.10.1.3)"
+        elif not fences:
+            why = "no barrier, dependency or completion orders them"
+        else:
+            why = "no ordering rule applies"
+        reasons.append(f"{what}: {why}")
+    return tuple(dict.fromkeys(reasons))
+
+
+def _tlbi_pairs(r: Relations) -> list[tuple[int, list[int]]]:
+    from memattr.litmus.model import _tlbi_dsb
+
+    return _tlbi_dsb(r)

@@ -1,0 +1,365 @@
+"""Per-thread semantics: every control-flow path of a thread with its memory events and dependencies.
+
+Reads take symbolic values from a per-location domain (computed to a fixpoint over all threads'
+stores), so each path fixes the values its reads return.  Dependencies are computed from register
+flow, as herd does: a register carries the set of read events its value was computed from.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from memattr.errors import MemattrError
+from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg
+from memattr.litmus.parser import AMOS, LOADS, STADDS, STORE_EXCL, STORES
+
+MAX_STEPS = 64  # instructions per path: bounds loops as herd's unrolling does
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    eid: int  # unique within a thread's path; remapped to a global id by the execution builder
+    thread: int
+    index: int  # position in program order
+    kind: str  # "R", "W", "F" (barrier or ISB), "T" (TLB invalidation)
+    loc: str | None = None
+    value: int | None = None
+    acquire: bool = False  # A: LDAR, LDAXR, CASA, SWPA, LDADDA ...
+    acquire_pc: bool = False  # Q: LDAPR
+    release: bool = False  # L: STLR, STLXR, CASL ...
+    fence: str | None = None  # "DMB.SY", "DSB.ISHST", "ISB", "TLBI.VMALLS12E1IS"
+    exclusive: bool = False
+    instr: str = ""
+
+    def label(self) -> str:
+        if self.kind in ("R", "W"):
+            flags = "".join(flag for flag, on in (("A", self.acquire), ("Q", self.acquire_pc),
+                                                  ("L", self.release), ("X", self.exclusive)) if on)
+            return f"{self.kind}{flags} {self.loc}={self.value}"
+        return self.fence or self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    """One execution path of one thread."""
+
+    thread: int
+    events: tuple[Event, ...]
+    addr: frozenset[tuple[int, int]]
+    data: frozenset[tuple[int, int]]
+    ctrl: frozenset[tuple[int, int]]
+    rmw: frozenset[tuple[int, int]]
+    regs: tuple[tuple[str, int | str], ...]  # final register values (canonical names)
+
+
+@dataclass
+class _State:
+    regs: dict[str, int | str]
+    taint: dict[str, frozenset[int]]
+    flags: tuple[int | str, int | str] | None = None
+    flags_taint: frozenset[int] = frozenset()
+    ctrl_taint: frozenset[int] = frozenset()
+    events: list[Event] = field(default_factory=list)
+    addr: set[tuple[int, int]] = field(default_factory=set)
+    data: set[tuple[int, int]] = field(default_factory=set)
+    ctrl: set[tuple[int, int]] = field(default_factory=set)
+    rmw: set[tuple[int, int]] = field(default_factory=set)
+    last_exclusive: int | None = None
+    pc: int = 0
+    steps: int = 0
+
+    def copy(self) -> "_State":
+        return _State(dict(self.regs), dict(self.taint), self.flags, self.flags_taint, self.ctrl_taint,
+                      list(self.events), set(self.addr), set(self.data), set(self.ctrl), set(self.rmw),
+                      self.last_exclusive, self.pc, self.steps)
+
+
+class ThreadRunner:
+    """Enumerates the paths of one thread given the value domain of each location."""
+
+    def __init__(self, test: LitmusTest, thread: int, domains: dict[str, tuple[int, ...]]) -> None:
+        self.test = test
+        self.thread = thread
+        self.code = test.threads[thread]
+        self.labels = {instr.label: n for n, instr in enumerate(self.code) if instr.label}
+        self.domains = domains
+
+    def paths(self) -> list[Path]:
+        regs: dict[str, int | str] = {}
+        for (thread, reg), value in self.test.init_regs.items():
+            if thread == self.thread:
+                regs[reg] = value
+        state = _State(regs=regs, taint={})
+        out: list[Path] = []
+        self._run(state, out)
+        return out
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _read_reg(self, state: _State, reg: Reg) -> int | str:
+        if reg.name == "XZR":
+            return 0
+        value = state.regs.get(reg.name, 0)
+        if reg.width == 32 and isinstance(value, int):
+            return value & 0xFFFF_FFFF
+        return value
+
+    def _taint(self, state: _State, reg: Reg) -> frozenset[int]:
+        return frozenset() if reg.name == "XZR" else state.taint.get(reg.name, frozenset())
+
+    def _write_reg(self, state: _State, reg: Reg, value: int | str, taint: frozenset[int]) -> None:
+        if reg.name == "XZR":
+            return
+        if isinstance(value, int):
+            value &= 0xFFFF_FFFF if reg.width == 32 else 0xFFFF_FFFF_FFFF_FFFF
+        state.regs[reg.name] = value
+        state.taint[reg.name] = taint
+
+    def _operand(self, state: _State, operand: object) -> tuple[int | str, frozenset[int]]:
+        if isinstance(operand, Imm):
+            return operand.value, frozenset()
+        assert isinstance(operand, Reg)
+        return self._read_reg(state, operand), self._taint(state, operand)
+
+    def _address(self, state: _State, mem: Mem, instr: Instr) -> tuple[str, frozenset[int]]:
+        base = self._read_reg(state, mem.base)
+        taint = self._taint(state, mem.base)
+        offset: int | str = 0
+        if mem.offset is not None:
+            offset, more = self._operand(state, mem.offset)
+            taint = taint | more
+        if not isinstance(base, str):
+            raise MemattrError(f"P{self.thread}: {instr.text}: base register holds {base}, not a location",
+                               source=self.test.source, line=instr.line,
+                               expected="a register initialised to a location, e.g. 0:X1=x")
+        if offset != 0:
+            raise MemattrError(f"P{self.thread}: {instr.text}: non-zero offset {offset} from {base}",
+                               source=self.test.source, line=instr.line,
+                               expected="a zero offset (offsets serve to create address dependencies)")
+        return base, taint
+
+    def _new_event(self, state: _State, instr: Instr, **fields: object) -> Event:
+        event = Event(eid=len(state.events), thread=self.thread, index=len(state.events), instr=instr.text,
+                      **fields)  # type: ignore[arg-type]
+        state.events.append(event)
+        for source in state.ctrl_taint:
+            state.ctrl.add((source, event.eid))
+        return event
+
+    def _read(self, state: _State, instr: Instr, loc: str, addr_taint: frozenset[int], **flags: object):
+        for value in self.domains[loc]:
+            branch = state.copy()
+            event = self._new_event(branch, instr, kind="R", loc=loc, value=value, **flags)
+            for source in addr_taint:
+                branch.addr.add((source, event.eid))
+            yield branch, event
+
+    def _write(self, state: _State, instr: Instr, loc: str, value: int, addr_taint: frozenset[int],
+               data_taint: frozenset[int], **flags: object) -> Event:
+        event = self._new_event(state, instr, kind="W", loc=loc, value=value, **flags)
+        for source in addr_taint:
+            state.addr.add((source, event.eid))
+        for source in data_taint:
+            state.data.add((source, event.eid))
+        return event
+
+    # -- the interpreter ---------------------------------------------------------------------------
+
+    def _run(self, state: _State, out: list[Path]) -> None:
+        while True:
+            if state.pc >= len(self.code):
+                out.append(Path(self.thread, tuple(state.events), frozenset(state.addr), frozenset(state.data),
+                                frozenset(state.ctrl), frozenset(state.rmw), tuple(sorted(state.regs.items()))))
+                return
+            state.steps += 1
+            if state.steps > MAX_STEPS:
+                return  # a path that loops past the bound is dropped, as herd's unrolling does
+            instr = self.code[state.pc]
+            state.pc += 1
+            op = instr.op
+            if op == "NOP":
+                continue
+            if op in LOADS:
+                rt, mem = instr.args
+                loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
+                exclusive = "X" in op[2:4] or op.startswith(("LDXR", "LDAXR"))
+                for branch, event in self._read(state, instr, loc, taint,
+                                                 acquire=op.startswith(("LDAR", "LDAXR")),
+                                                 acquire_pc=op.startswith("LDAPR"),
+                                                 exclusive=op.startswith(("LDXR", "LDAXR"))):
+                    self._write_reg(branch, rt, event.value, frozenset({event.eid}))  # type: ignore[arg-type]
+                    if exclusive:
+                        branch.last_exclusive = event.eid
+                    self._run(branch, out)
+                return
+            if op in STORES:
+                rt, mem = instr.args
+                loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
+                value, data_taint = self._operand(state, rt)
+                if isinstance(value, str):
+                    raise MemattrError(f"P{self.thread}: {instr.text}: storing a location is not supported",
+                                       source=self.test.source, line=instr.line, expected="an integer value")
+                self._write(state, instr, loc, value, taint, data_taint, release=op.startswith("STLR"))
+                continue
+            if op in STORE_EXCL:
+                status, rt, mem = instr.args
+                loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
+                value, data_taint = self._operand(state, rt)
+                failed = state.copy()
+                self._write_reg(failed, status, 1, frozenset())
+                failed.last_exclusive = None
+                if state.last_exclusive is not None and state.events[state.last_exclusive].loc == loc:
+                    write = self._write(state, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
+                                        release=op.startswith("STLXR"), exclusive=True)
+                    state.rmw.add((state.last_exclusive, write.eid))
+                    state.last_exclusive = None
+                    self._write_reg(state, status, 0, frozenset())
+                    self._run(state, out)
+                self._run(failed, out)
+                return
+            if op in AMOS or op in STADDS:
+                self._amo(state, instr, out)
+                return
+            if op == "MOV":
+                rd, src = instr.args
+                value, taint = self._operand(state, src)
+                self._write_reg(state, rd, value, taint)  # type: ignore[arg-type]
+                continue
+            if op in ("ADD", "SUB", "EOR", "AND", "ORR"):
+                rd, rn, rm = instr.args
+                a, ta = self._operand(state, rn)
+                b, tb = self._operand(state, rm)
+                if isinstance(a, str) or isinstance(b, str):
+                    if op == "EOR" and a == b:
+                        result: int | str = 0
+                    elif op in ("ADD", "ORR", "SUB") and (b == 0 or a == 0):
+                        result = a if b == 0 else b
+                    else:
+                        raise MemattrError(f"P{self.thread}: {instr.text}: arithmetic on a location",
+                                           source=self.test.source, line=instr.line,
+                                           expected="adding zero to an address (a false dependency)")
+                else:
+                    result = {"ADD": a + b, "SUB": a - b, "EOR": a ^ b, "AND": a & b, "ORR": a | b}[op]
+                self._write_reg(state, rd, result, ta | tb)  # type: ignore[arg-type]
+                continue
+            if op == "CMP":
+                rn, rm = instr.args
+                a, ta = self._operand(state, rn)
+                b, tb = self._operand(state, rm)
+                state.flags = (a, b)
+                state.flags_taint = ta | tb
+                continue
+            if op == "CSEL":
+                rd, rn, rm, cond = instr.args
+                chosen = rn if self._holds(state, cond, instr) else rm  # type: ignore[arg-type]
+                value, taint = self._operand(state, chosen)
+                self._write_reg(state, rd, value, taint | state.flags_taint)  # type: ignore[arg-type]
+                continue
+            if op in ("CBZ", "CBNZ"):
+                reg, target = instr.args
+                value, taint = self._operand(state, reg)
+                state.ctrl_taint = state.ctrl_taint | taint
+                if (value == 0) == (op == "CBZ"):
+                    state.pc = self.labels[target]  # type: ignore[index]
+                continue
+            if op.startswith("B.") or op == "B":
+                target = instr.args[-1]
+                if op == "B" or self._holds(state, op[2:], instr):
+                    state.pc = self.labels[target]  # type: ignore[index]
+                if op != "B":
+                    state.ctrl_taint = state.ctrl_taint | state.flags_taint
+                continue
+            if op in ("DMB", "DSB"):
+                self._new_event(state, instr, kind="F", fence=f"{op}.{instr.args[0]}")
+                continue
+            if op == "ISB":
+                self._new_event(state, instr, kind="F", fence="ISB")
+                continue
+            if op == "TLBI":
+                self._new_event(state, instr, kind="T", fence=f"TLBI.{instr.args[0]}")
+                continue
+            raise AssertionError(f"unhandled {op}")
+
+    def _holds(self, state: _State, cond: str, instr: Instr) -> bool:
+        if state.flags is None:
+            raise MemattrError(f"P{self.thread}: {instr.text}: condition without a preceding CMP",
+                               source=self.test.source, line=instr.line, expected="CMP before B.cond/CSEL")
+        a, b = state.flags
+        if isinstance(a, str) or isinstance(b, str):
+            equal, less = a == b, False
+        else:
+            equal, less = a == b, a < b
+        return {"EQ": equal, "NE": not equal, "LT": less, "GE": not less, "GT": not less and not equal,
+                "LE": less or equal, "LO": less, "CC": less, "HS": not less, "CS": not less,
+                "HI": not less and not equal, "LS": less or equal, "AL": True}.get(cond, False)
+
+    def _amo(self, state: _State, instr: Instr, out: list[Path]) -> None:
+        op = instr.op
+        store_only = op in STADDS
+        base = next(b for b in ("CAS", "SWP", "LDADD", "LDEOR", "LDSET", "LDCLR", "STADD", "STEOR", "STSET", "STCLR")
+                    if op.startswith(b))
+        suffix = op[len(base):].rstrip("BH")
+        acquire, release = "A" in suffix, "L" in suffix
+        if store_only:
+            rs, mem = instr.args
+            rt = None
+        else:
+            rs, rt, mem = instr.args
+        loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
+        operand, operand_taint = self._operand(state, rs)
+        for branch, read in self._read(state, instr, loc, taint, acquire=acquire and not store_only):
+            old = read.value
+            assert old is not None
+            if base == "CAS":
+                new_value, new_taint = self._operand(branch, rt)  # type: ignore[arg-type]
+                if old == operand:
+                    write = self._write(branch, instr, loc, new_value, taint, new_taint, release=release)  # type: ignore[arg-type]
+                    branch.rmw.add((read.eid, write.eid))
+                self._write_reg(branch, rs, old, frozenset({read.eid}))  # type: ignore[arg-type]
+            else:
+                if base == "SWP":
+                    new = operand
+                else:
+                    kind = base[2:] if base.startswith("ST") else base[2:]
+                    new = {"ADD": old + operand, "EOR": old ^ operand, "SET": old | operand,  # type: ignore[operator]
+                           "CLR": old & ~operand}[kind]  # type: ignore[operator]
+                write = self._write(branch, instr, loc, new, taint,  # type: ignore[arg-type]
+                                    operand_taint | (frozenset() if base == "SWP" else frozenset({read.eid})),
+                                    release=release)
+                branch.rmw.add((read.eid, write.eid))
+                if rt is not None:
+                    self._write_reg(branch, rt, old, frozenset({read.eid}))  # type: ignore[arg-type]
+            self._run(branch, out)
+
+
+def value_domains(test: LitmusTest, rounds: int = 6) -> dict[str, tuple[int, ...]]:
+    """Every value each location may hold: a fixpoint of what the threads can store."""
+    domains: dict[str, set[int]] = {loc: {test.init_mem.get(loc, 0)} for loc in test.memory_locations}
+    for _ in range(rounds):
+        frozen = {loc: tuple(sorted(values)) for loc, values in domains.items()}
+        changed = False
+        for thread in range(len(test.threads)):
+            for path in ThreadRunner(test, thread, frozen).paths():
+                for event in path.events:
+                    if event.kind == "W" and event.value not in domains[event.loc]:  # type: ignore[index]
+                        domains[event.loc].add(event.value)  # type: ignore[index,arg-type]
+                        changed = True
+        if not changed:
+            break
+    return {loc: tuple(sorted(values)) for loc, values in domains.items()}
+
+
+def thread_paths(test: LitmusTest) -> list[list[Path]]:
+    domains = value_domains(test)
+    paths = [ThreadRunner(test, thread, domains).paths() for thread in range(len(test.threads))]
+    for thread, options in enumerate(paths):
+        if not options:
+            raise MemattrError(f"P{thread} has no path that ends within {MAX_STEPS} instructions",
+                               source=test.source, line=test.threads[thread][0].line if test.threads[thread] else 1,
+                               expected="loops that terminate")
+    return paths
+
+
+def combinations(paths: list[list[Path]]):  # type: ignore[no-untyped-def]
+    return itertools.product(*paths)
