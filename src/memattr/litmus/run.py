@@ -270,7 +270,19 @@ def unconstrained(r: Relations) -> tuple[str, ...]:
         else:
             why = "no ordering rule applies"
         reasons.append(f"{what}: {why}")
+    # Ordinary memory written before a peripheral is told about it (the doorbell pattern).
+    for a, b in r["po"]:
+        ea, eb = ev[a], ev[b]
+        if (r.s.W(a) and not r.s.endpoint(a) and r.s.W(b) and r.s.endpoint(b) and not r.s.device_thread(a)
+                and (a, b) not in closure_of(r, "lob")):
+            reasons.append(f"{ea.label()} (P{ea.thread}) is not ordered before {eb.label()} reaches "
+                           f"{x.peripheral.get(eb.loc)}: no barrier or dependency makes it ordered-before "
+                           f"(B2.3.7), so the peripheral may see the doorbell first")
     return tuple(dict.fromkeys(reasons))
+
+
+def closure_of(r: Relations, name: str) -> frozenset[tuple[int, int]]:
+    return r[name]
 
 
 def _tlbi_pairs(r: Relations) -> list[tuple[int, list[int]]]:

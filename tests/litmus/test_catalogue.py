@@ -1,0 +1,71 @@
+"""The whole catalogue against litmus/kinds.txt (verdicts of the Arm model, written independently)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memattr.cli import main
+from memattr.litmus.parser import parse_file
+from memattr.litmus.run import run_test
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTS = sorted((ROOT / "litmus").rglob("*.litmus"))
+KINDS = dict(line.split() for line in (ROOT / "litmus/kinds.txt").read_text().splitlines() if line.strip())
+
+
+def test_every_test_has_an_expected_kind():
+    names = {parse_file(path).name for path in TESTS}
+    assert names == set(KINDS)
+
+
+@pytest.mark.parametrize("path", TESTS, ids=lambda p: p.stem)
+def test_kind(path):
+    test = parse_file(path)
+    result = run_test(test)
+    assert result.kind == KINDS[test.name]
+    if test.attrs and result.kind == "Allowed":
+        assert result.reasons, "an Allowed device test names the missing guarantee"
+
+
+def test_reset_question_reasons():
+    """The thread's question: completion after TLBI+DSB is not arrival for Normal-NC writes."""
+    result = run_test(parse_file(ROOT / "litmus/device/RESET+nc+tlbi-s2.litmus"))
+    assert result.kind == "Allowed"
+    assert any("Early Write Acknowledgement" in reason for reason in result.reasons)
+    result = run_test(parse_file(ROOT / "litmus/device/RESET+nc+dsb.litmus"))
+    assert any("B2.10.2.3" in reason for reason in result.reasons)
+    result = run_test(parse_file(ROOT / "litmus/device/RESET+nc+dmb.litmus"))
+    assert any("single peripheral" in reason for reason in result.reasons)
+
+
+def test_cli_kinds_all_match(capsys):
+    assert main(["litmus", str(ROOT / "litmus"), "--kinds", str(ROOT / "litmus/kinds.txt")]) == 0
+
+
+def test_cli_kinds_mismatch_exits_1(tmp_path, capsys):
+    kinds = tmp_path / "kinds.txt"
+    kinds.write_text("MP Forbidden\n")
+    assert main(["litmus", str(ROOT / "litmus/classic/MP.litmus"), "--kinds", str(kinds)]) == 1
+
+
+def test_cli_json_contract(capsys):
+    import json
+
+    assert main(["litmus", str(ROOT / "litmus/classic/SB.litmus"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)["tests"][0]
+    assert {"name", "kind", "states", "witnesses", "time_s"} <= set(data)
+    assert data["witnesses"] == {"positive": 1, "negative": 3} and data["kind"] == "Allowed"
+
+
+def test_cli_explain_dot(capsys, tmp_path):
+    assert main(["litmus", "--explain", str(ROOT / "litmus/device/RESET+nc+dsb.litmus")]) == 0
+    dot = capsys.readouterr().out
+    assert dot.startswith('digraph "RESET+nc+dsb"') and "rf" in dot and "fr" in dot
+    assert main(["litmus", "--explain", str(ROOT / "litmus/classic/MP+dmb.sys.litmus")]) == 2
+
+
+def test_herd_output_shape():
+    text = run_test(parse_file(ROOT / "litmus/classic/MP.litmus")).herd_text()
+    assert "Observation MP Sometimes 1 3" in text and "\nOk\n" in text and "Positive: 1 Negative: 3" in text
