@@ -25,3 +25,11 @@ class MemattrError(Exception):
         if self.expected:
             text += f" (expected {self.expected})"
         return " ".join(text.split("\n"))
+
+
+def find_named(items, name: str, what: str):  # type: ignore[no-untyped-def]
+    """The item of ``items`` whose ``name`` is ``name``, or a MemattrError listing the valid names."""
+    for item in items:
+        if item.name == name:
+            return item
+    raise MemattrError(f"unknown {what} {name!r}", expected=f"one of {', '.join(i.name for i in items)}")

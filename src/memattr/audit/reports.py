@@ -120,7 +120,7 @@ def render_sarif(results: list[AuditResult]) -> dict[str, Any]:
 def _physical_location(region: RegionResult, artifacts: dict[str, int]) -> dict[str, Any] | None:
     for source in region.subject.region.sources:
         path, _, line = source.rpartition(":")
-        if not path or not line.isdigit():
+        if not path or not (line.isascii() and line.isdigit()):
             path, line = source, ""
         uri = path.replace("\\", "/")
         artifacts.setdefault(uri, len(artifacts))

@@ -15,7 +15,7 @@ from typing import Any
 from memattr.arch.combine import Controls, combine
 from memattr.arch.memtypes import MemoryType, Normal
 from memattr.arch.properties import properties_of
-from memattr.errors import MemattrError
+from memattr.errors import MemattrError, find_named
 from memattr.linux.kvm import S2_SHAREABILITY, Fault, Policy, policy_for_version, policy_named
 from memattr.linux.layout import mair_el1, mapping_call, mt_memtype
 from memattr.linux.version import KernelVersion, v
@@ -110,17 +110,11 @@ DRIVER_NAMES = tuple(driver.name for driver in DRIVERS)
 
 
 def region_kind(name: str) -> RegionKind:
-    for kind in REGION_KINDS:
-        if kind.name == name:
-            return kind
-    raise MemattrError(f"unknown region kind {name!r}", expected=f"one of {', '.join(REGION_NAMES)}")
+    return find_named(REGION_KINDS, name, "region kind")  # type: ignore[no-any-return]
 
 
 def driver_named(name: str) -> VmmDriver:
-    for driver in DRIVERS:
-        if driver.name == name:
-            return driver
-    raise MemattrError(f"unknown VMM driver {name!r}", expected=f"one of {', '.join(DRIVER_NAMES)}")
+    return find_named(DRIVERS, name, "VMM driver")  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from memattr.errors import MemattrError
+from memattr.errors import MemattrError, find_named
 from memattr.linux.version import KernelVersion, v
 
 # arch/arm64/include/asm/memory.h MT_S2_* (FWB=0) and MT_S2_FWB_* (FWB=1); MemAttr[3:0] values.
@@ -233,10 +233,7 @@ POLICY_NAMES = tuple(p.name for p in POLICIES)
 
 
 def policy_named(name: str) -> Policy:
-    for policy in POLICIES:
-        if policy.name == name:
-            return policy
-    raise MemattrError(f"unknown policy {name!r}", expected=f"one of {', '.join(POLICY_NAMES)}")
+    return find_named(POLICIES, name, "policy")  # type: ignore[no-any-return]
 
 
 def policy_for_version(version: KernelVersion) -> Policy:

@@ -159,7 +159,7 @@ def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[in
         left = left.split()[-1] if left.split() else left  # "int x", "uint64_t x"
         if ":" in left:
             thread_text, reg_text = left.split(":", 1)
-            if not thread_text.isdigit():
+            if not _ascii_digits(thread_text):
                 raise src.error(line, f"bad thread number in {left!r}", "'T:Xn' with T a number")
             reg = _reg(reg_text, line, src)
             regs[(int(thread_text), reg.name)] = _value(right, line, src)
@@ -375,18 +375,20 @@ def _tokens(text: str, line: int, src: _Source) -> list[str]:
 
 
 def _prop_or(tokens: list[str], pos: list[int], line: int, src: _Source) -> Prop:
-    left = _prop_and(tokens, pos, line, src)
-    while pos[0] < len(tokens) and tokens[pos[0]] == "\\/":
-        pos[0] += 1
-        left = Or(left, _prop_and(tokens, pos, line, src))
-    return left
+    return _prop_binary(tokens, pos, line, src, "\\/", Or, _prop_and)
 
 
 def _prop_and(tokens: list[str], pos: list[int], line: int, src: _Source) -> Prop:
-    left = _prop_unary(tokens, pos, line, src)
-    while pos[0] < len(tokens) and tokens[pos[0]] == "/\\":
+    return _prop_binary(tokens, pos, line, src, "/\\", And, _prop_unary)
+
+
+def _prop_binary(tokens: list[str], pos: list[int], line: int, src: _Source, operator: str,
+                 build: type, operand) -> Prop:  # type: ignore[no-untyped-def]
+    """Left-associative ``operand (operator operand)*``; /\\ binds tighter than \\/."""
+    left = operand(tokens, pos, line, src)
+    while pos[0] < len(tokens) and tokens[pos[0]] == operator:
         pos[0] += 1
-        left = And(left, _prop_unary(tokens, pos, line, src))
+        left = build(left, operand(tokens, pos, line, src))
     return left
 
 
@@ -415,7 +417,7 @@ def _parse_atom(text: str, line: int, src: _Source) -> Atom:
     if "=" not in text:
         if ":" in text:  # "locations [1:X0;]"
             thread, reg = text.split(":", 1)
-            if thread.isdigit():
+            if _ascii_digits(thread):
                 return Atom(int(thread), _reg(reg, line, src).name, 0)
         if _IDENT.match(text.strip("[]")):
             return Atom(None, text.strip("[]"), 0)
@@ -424,7 +426,7 @@ def _parse_atom(text: str, line: int, src: _Source) -> Atom:
     value = _value(right, line, src)
     if ":" in left:
         thread, reg = left.split(":", 1)
-        if not thread.isdigit():
+        if not _ascii_digits(thread):
             raise src.error(line, f"bad thread in {text!r}", "T:Xn=value")
         return Atom(int(thread), _reg(reg, line, src).name, value)
     location = left.strip("[]")
@@ -475,3 +477,8 @@ def _check_test(test: LitmusTest, src: _Source) -> None:
                 if target not in labels:
                     raise src.error(instr.line, f"P{thread}: branch to unknown label {target!r}",
                                     "a label defined in the same thread")
+
+
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit() accepts superscripts and other Unicode digits that int() rejects.
+    return text.isascii() and text.isdigit()

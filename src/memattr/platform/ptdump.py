@@ -85,8 +85,8 @@ def parse_stage2_page_tables(text: str, source: str = "stage2_page_tables") -> t
             raise MemattrError(f"not a stage2_page_tables line: {line[:60]!r}", source=source, line=number,
                                expected="'0xSTART-0xEND SIZE LEVEL PERMISSIONS'")
         rest = match.group("rest").split()
-        level = next((int(w) for w in rest if w.isdigit()), None)
-        perms = " ".join(w for w in rest if not w.isdigit())
+        level = next((int(w) for w in rest if w.isascii() and w.isdigit()), None)
+        perms = " ".join(w for w in rest if not (w.isascii() and w.isdigit()))
         entries.append(Stage2Entry(int(match.group("start"), 16), int(match.group("end"), 16) - 1, level, perms,
                                    f"{source}:{number}"))
     return tuple(entries)
