@@ -188,13 +188,13 @@ def s2_combine_s1_device(s1: DeviceKind, s2: DeviceKind) -> DeviceKind:
     return s1 if s1.restrictiveness >= s2.restrictiveness else s2
 
 
-@lru_cache(maxsize=1024)
 def s2_combine_s1_attr_hints(s1: CacheAttrs, s2: CacheAttrs) -> CacheAttrs:
     """ASL ``S2CombineS1AttrHints``: the less cacheable wins (Table D8-98); hints come from stage 1."""
-    winner = s1.cacheability if s1.cacheability.restrictiveness >= s2.cacheability.restrictiveness else s2.cacheability
-    if winner is Cacheability.NC:
+    if s1.cacheability.restrictiveness >= s2.cacheability.restrictiveness:
+        return s1  # stage 1's cacheability with its own hints
+    if s2.cacheability is Cacheability.NC:
         return NC
-    return CacheAttrs(winner, s1.hints, s1.transient)
+    return CacheAttrs(s2.cacheability, s1.hints, s1.transient)
 
 
 def s2_combine_s1_shareability(s1: Shareability, s2: Shareability) -> Shareability:
@@ -293,7 +293,7 @@ def _apply_s1_overrides(decoded: MemoryType, controls: Controls, steps: list[Ste
 
 
 @lru_cache(maxsize=4096)
-def _stage1_cached(
+def stage1_cached(
     attr: int | None, shareability: Shareability, controls: Controls, features: FeatureSet
 ) -> tuple[MemoryAttributes | Unpredictable, tuple[Step, ...]]:
     s1, steps = stage1_output(attr, shareability, controls, features)
@@ -332,6 +332,10 @@ def _stage1_disabled(
 @lru_cache(maxsize=256)
 def s2_decode_mem_attrs(attr: S2Device | S2Normal, shareability: Shareability, fnxs: bool) -> MemoryAttributes:
     """ASL ``S2DecodeMemAttrs`` for FWB=0, with XS = NOT FnXS (``AArch64.S2Walk``)."""
+    return _s2_decode_mem_attrs(attr, shareability, fnxs)
+
+
+def _s2_decode_mem_attrs(attr: S2Device | S2Normal, shareability: Shareability, fnxs: bool) -> MemoryAttributes:
     if isinstance(attr, S2Device):
         memtype: MemoryType = Device(attr.kind, xs=not fnxs)
     else:
@@ -483,11 +487,29 @@ def combine(
     features = check_features(features)
     if s2_memattr is None and controls.hcr_dc:
         controls = replace(controls, hcr_dc=False)
-    s1, s1_steps = _stage1_cached(s1_attr, s1_shareability, controls, features)
-    steps = list(s1_steps)
+    s1, s1_steps = stage1_cached(s1_attr, s1_shareability, controls, features)
     s2 = decode_s2_memattr(s2_memattr, fwb=controls.fwb, features=features) if s2_memattr is not None else None
-    if s2 is not None:
-        steps.append(_s2_decode_step(s2))
+    return combine_decoded(s1, s1_steps, s2, s2_decode_step(s2) if s2 is not None else None,
+                           s1_shareability=s1_shareability, s2_shareability=s2_shareability, s2_fnxs=s2_fnxs,
+                           controls=controls, features=features)
+
+
+def combine_decoded(
+    s1: MemoryAttributes | Unpredictable,
+    s1_steps: tuple[Step, ...],
+    s2: Any,
+    s2_step: Step | None,
+    *,
+    s1_shareability: Shareability,
+    s2_shareability: Shareability,
+    s2_fnxs: bool,
+    controls: Controls,
+    features: FeatureSet,
+) -> Combination:
+    """:func:`combine` after decoding: bulk callers (the full matrix) decode each input once."""
+    steps = list(s1_steps)
+    if s2_step is not None:
+        steps.append(s2_step)
     s2_attr = s2.attr if s2 is not None else None
     if isinstance(s1, Unpredictable) or isinstance(s2_attr, Unpredictable):
         # The outcome set depends only on the candidates: every reserved MAIR byte has the same
@@ -544,7 +566,7 @@ def _possible_outcomes(
 
 
 @lru_cache(maxsize=256)
-def _s2_decode_step(s2: Any) -> Step:
+def s2_decode_step(s2: Any) -> Step:
     if s2.fwb:
         source = "DDI0487 M.a D8.6.6 Tables D8-100, D8-101"
     else:

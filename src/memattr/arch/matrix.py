@@ -6,7 +6,15 @@ import gc
 from dataclasses import dataclass
 from typing import Any
 
-from memattr.arch.combine import Combination, Controls, combine
+from memattr.arch.combine import (
+    Combination,
+    Controls,
+    combine_decoded,
+    s2_decode_step,
+    stage1_cached,
+)
+from memattr.arch.features import check_features
+from memattr.arch.stage2 import decode_s2_memattr
 from memattr.arch.features import NO_FEATURES, FeatureSet
 from memattr.arch.memtypes import MemoryAttributes, Normal, Shareability, TagType
 
@@ -56,9 +64,15 @@ def matrix(
 
 def _cells(fwb: bool, features: FeatureSet, s1_shareability: Shareability, s2_shareability: Shareability,
            controls: Controls) -> list[Cell]:
+    # Decode each stage-1 byte and each stage-2 value once, then combine every pair.
+    features = check_features(features)
+    stage1 = [stage1_cached(s1, s1_shareability, controls, features) for s1 in range(256)]
+    stage2 = [decode_s2_memattr(s2, fwb=fwb, features=features) for s2 in range(16)]
+    stage2_steps = [s2_decode_step(decoded) for decoded in stage2]
     return [
-        Cell(s1, s2, fwb, combine(s1, s2, s1_shareability=s1_shareability, s2_shareability=s2_shareability,
-                                  controls=controls, features=features))
+        Cell(s1, s2, fwb, combine_decoded(*stage1[s1], stage2[s2], stage2_steps[s2], s1_shareability=s1_shareability,
+                                          s2_shareability=s2_shareability, s2_fnxs=False, controls=controls,
+                                          features=features))
         for s1 in range(256)
         for s2 in range(16)
     ]
