@@ -122,3 +122,14 @@ def test_every_supported_version_has_exactly_one_upstream_policy():
 def test_ioremap_np_did_not_exist_before_5_13():
     with pytest.raises(MemattrError):
         trace(kernel=v("5.10"), region="pci-bar-prefetchable", guest_call="ioremap_np", fwb=False)
+
+
+def test_pkvm_host_stage2_keeps_the_host_types():
+    """pKVM's host stage 2 maps MMIO MT_S2_NORMAL without FWB: every host stage-1 type survives."""
+    from memattr.arch.combine import combine
+    from memattr.linux.kvm import PKVM_HOST_STAGE2
+
+    for mt in ("MT_DEVICE_nGnRnE", "MT_DEVICE_nGnRE", "MT_NORMAL_NC", "MT_NORMAL"):
+        _, byte, memtype = mt_memtype(v("6.12"), mt)
+        result = combine(byte, PKVM_HOST_STAGE2["memattr"])
+        assert result.memory_type == memtype.short_name

@@ -29,6 +29,16 @@ S2_ENCODING_SOURCE = (
 # KVM_PTE_LEAF_ATTR_LO_S2_SH_IS: KVM writes Inner Shareable stage-2 entries (kvm_pgtable.h / pgtable.c).
 S2_SHAREABILITY = "ISH"
 
+# pKVM (protected KVM, v5.13+: 'KVM: arm64: Wrap the host with a stage 2') puts the host kernel itself
+# behind a stage 2.  arch/arm64/include/asm/kvm_pgtable.h: PKVM_HOST_MMIO_PROT is KVM_PGTABLE_PROT_RW
+# (no KVM_PGTABLE_PROT_DEVICE) and the host stage 2 is built with KVM_PGTABLE_S2_NOFWB, so host MMIO is
+# MT_S2_NORMAL (0b1111) plus execute-never: stage 1 decides (Table D8-98, IMCQKW) and the host's own
+# aliases keep the types ioremap and pgprot give them.  Non-protected guests under pKVM fault through
+# the same user_mem_abort() policy as without pKVM, so pKVM adds no guest policy of its own here.
+PKVM_HOST_STAGE2 = {"prot": "PKVM_HOST_MMIO_PROT = KVM_PGTABLE_PROT_RW", "memattr": 0xF, "fwb": False,
+                    "source": "arch/arm64/include/asm/kvm_pgtable.h PKVM_HOST_MMIO_PROT; "
+                              "arch/arm64/kvm/hyp/nvhe/mem_protect.c host stage 2 (KVM_PGTABLE_S2_NOFWB)"}
+
 
 @dataclass(frozen=True, slots=True)
 class Fault:

@@ -62,8 +62,9 @@ LAYOUTS: tuple[Layout, ...] = (
         {"MT_NORMAL": 0, "MT_NORMAL_TAGGED": 1, "MT_NORMAL_NC": 2, "MT_DEVICE_nGnRnE": 3, "MT_DEVICE_nGnRE": 4},
         {"MT_NORMAL": "NORMAL", "MT_NORMAL_TAGGED": "NORMAL", "MT_NORMAL_NC": "NORMAL_NC",
          "MT_DEVICE_nGnRnE": "DEVICE_nGnRnE", "MT_DEVICE_nGnRE": "DEVICE_nGnRE"},
-        "asm/memory.h @ v5.14: 'arm64: mm: Remove unused support for Device-GRE memory type' and "
-        "'... Normal-WT memory type' (Will Deacon)",
+        "asm/memory.h @ v5.14: 58cc6b72a212 'arm64: mm: Remove unused support for Device-GRE memory type' and "
+        "21cfe6edbadb 'arm64: mm: Remove unused support for Normal-WT memory type' (Will Deacon, arm64 "
+        "for-next/mm for v5.14)",
     ),
 )
 
@@ -129,8 +130,9 @@ MAPPING_CALLS: tuple[MappingCall, ...] = (
     MappingCall("ioremap", "MT_DEVICE_nGnRE", v("5.4"), "asm/io.h ioremap() -> PROT_DEVICE_nGnRE"),
     MappingCall("ioremap_wc", "MT_NORMAL_NC", v("5.4"), "asm/io.h ioremap_wc() -> PROT_NORMAL_NC"),
     MappingCall("ioremap_np", "MT_DEVICE_nGnRnE", v("5.13"),
-                "asm/io.h ioremap_np() -> PROT_DEVICE_nGnRnE, added by 'arm64: Implement ioremap_np() to map "
-                "MMIO as nGnRnE' (v5.13, Hector Martin, for Apple M1 non-posted MMIO)"),
+                "asm/io.h ioremap_np() -> PROT_DEVICE_nGnRnE, added by 9a63ae850255 'arm64: Implement "
+                "ioremap_np() to map MMIO as nGnRnE' (v5.13, Hector Martin, for Apple M1 non-posted MMIO; "
+                "pci_remap_cfgspace() uses it since b10eb2d50911)"),
     MappingCall("ioremap_cache", "MT_NORMAL", v("5.4"),
                 "arch/arm64/mm/ioremap.c ioremap_cache(): the linear map for RAM, else PROT_NORMAL"),
     MappingCall("memremap_wb", "MT_NORMAL", v("5.4"),
