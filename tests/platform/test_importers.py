@@ -243,3 +243,12 @@ def test_collect_from_a_fake_root(tmp_path):
     assert inventory.pci[0].driver == "vfio-pci" and inventory.release == "6.9.0"
     with pytest.raises(MemattrError, match="already exists"):
         collect(tmp_path / "out", root=root, run_lspci=False)
+
+
+def test_real_qemu_virt_boot_log_assignment_wins():
+    bars = parse_kmsg(read("kmsg-qemu-virt-arm64.txt"))["0000:00:01.0"]
+    assert (bars[4].start, bars[4].end, bars[4].prefetchable, bars[4].is_64bit) == (
+        0x8000000000, 0x8000003FFF, True, True)
+    assert bars[1].start == 0x10080000 and not bars[1].prefetchable
+    assert not bars[0].memory  # I/O ports
+    assert 6 not in bars  # the ROM

@@ -18,7 +18,7 @@ from memattr.platform.inventory import Bar
 _LINE = re.compile(
     r"pci (?P<bdf>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): "
     r"(?:reg 0x(?P<reg>[0-9a-f]+):|BAR (?P<bar>\d+):?)\s*(?:assigned )?"
-    r"\[(?P<space>mem|io) (?P<start>0x[0-9a-f]+)-(?P<end>0x[0-9a-f]+)(?P<attrs>[^\]]*)\]"
+    r"\[(?P<space>mem|io)\s+(?P<start>0x[0-9a-f]+)-(?P<end>0x[0-9a-f]+)(?P<attrs>[^\]]*)\]"
 )
 
 
