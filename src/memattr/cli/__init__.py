@@ -7,6 +7,7 @@ user error is one line on standard error, never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -15,24 +16,42 @@ from memattr import __version__
 from memattr.errors import MemattrError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Which module defines each command: a module is imported only when one of its commands runs, so
+# `memattr litmus` does not pay for importing the audit layer (and `--help` imports them all).
+COMMAND_MODULES = {
+    "decode": "arch_cmds", "combine": "arch_cmds", "table": "arch_cmds",
+    "demo": "demo_cmds",
+    "trace": "linux_cmds", "policies": "linux_cmds",
+    "audit": "audit_cmds", "inventory": "audit_cmds", "collect": "audit_cmds",
+    "litmus": "litmus_cmds",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"memattr.cli.{module}")
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="memattr")
 def app() -> None:
     """Model and audit Arm64 memory attributes of device memory mapped into virtual machines."""
 
 
 def _register() -> None:
-    # One line per command module; each module adds its commands to ``app``.
-    from memattr.cli import arch_cmds  # noqa: F401
-    from memattr.cli import demo_cmds  # noqa: F401
-    from memattr.cli import linux_cmds  # noqa: F401
-    from memattr.cli import audit_cmds  # noqa: F401
-    from memattr.cli import litmus_cmds  # noqa: F401
+    """Import every command module (for callers that want the whole command table)."""
+    for module in sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(f"memattr.cli.{module}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit status (the console script exits with it)."""
-    _register()
     try:
         result = app.main(args=argv, prog_name="memattr", standalone_mode=False)
     except MemattrError as error:
