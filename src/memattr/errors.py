@@ -10,8 +10,9 @@ class MemattrError(Exception):
     """
 
     def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
-                 expected: str | None = None) -> None:
+                 expected: str | None = None, verbatim: bool = False) -> None:
         self.message = message
+        self.verbatim = verbatim  # the message is already made of shortened error lines
         self.source = source
         self.line = line
         self.expected = expected
@@ -21,10 +22,32 @@ class MemattrError(Exception):
         where = ""
         if self.source is not None:
             where = f"{self.source}:{self.line}: " if self.line is not None else f"{self.source}: "
-        text = f"{where}{self.message}"
+        text = self.message if self.verbatim else _words(self.message)
         if self.expected:
-            text += f" (expected {self.expected})"
-        return " ".join(text.split("\n"))
+            text += f" (expected {_words(self.expected)})"
+        return " ".join(f"{where}{text}".replace("\r", " ").split("\n"))
+
+
+def _words(text: str) -> str:
+    # No quoted piece of input longer than about 80 characters (the file name in ``where`` stays whole).
+    return " ".join(shorten(word) for word in text.replace("\r", " ").replace("\n", " ").split(" "))
+
+
+QUOTE_LIMIT = 80
+
+
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut to about ``limit`` characters with an ellipsis, for quoting input in error lines."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def join_problems(problems: list[MemattrError], limit: int = 10) -> MemattrError:
+    """One error standing for several: the first ``limit`` in full, then how many more."""
+    if len(problems) == 1:
+        return problems[0]
+    shown = "; ".join(str(p) for p in problems[:limit])
+    more = f"; and {len(problems) - limit} more" if len(problems) > limit else ""
+    return MemattrError(f"{len(problems)} problems: {shown}{more}", verbatim=True)
 
 
 def find_named(items, name: str, what: str):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from functools import total_ordering
 
 from memattr.errors import MemattrError
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+~_.].*)?$")
+_VERSION = re.compile(r"^v?(\d{1,4})\.(\d{1,4})(?:\.(\d{1,6}))?(?:[-+~_.].*)?$")
 
 
 @total_ordering
@@ -22,7 +22,7 @@ class KernelVersion:
         match = _VERSION.match(text.strip())
         if not match:
             raise MemattrError(
-                f"malformed kernel version {text!r}",
+                f"malformed kernel version {text[:80]!r}",
                 expected="MAJOR.MINOR such as 6.6, 6.9.0-rc1 or 6.8.0-45-generic",
             )
         return cls(int(match.group(1)), int(match.group(2)))

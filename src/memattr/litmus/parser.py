@@ -10,6 +10,7 @@ from pathlib import Path
 
 from memattr.arch.memtypes import CANONICAL_NAMES, parse_memory_type
 from memattr.errors import MemattrError
+from memattr.inputs import read_text
 from memattr.litmus.ast import (
     And,
     Atom,
@@ -58,12 +59,7 @@ class _Source:
 
 
 def parse_file(path: str | Path) -> LitmusTest:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise MemattrError(f"cannot read litmus test: {error}", source=str(path)) from None
-    return parse_litmus(text, str(path))
+    return parse_litmus(read_text(path, "litmus"), str(path))
 
 
 def parse_litmus(text: str, source: str = "<litmus>") -> LitmusTest:
@@ -162,7 +158,7 @@ def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[in
             if not _ascii_digits(thread_text):
                 raise src.error(line, f"bad thread number in {left!r}", "'T:Xn' with T a number")
             reg = _reg(reg_text, line, src)
-            regs[(int(thread_text), reg.name)] = _value(right, line, src)
+            regs[(_thread(thread_text, line, src), reg.name)] = _value(right, line, src)
         else:
             location = left.strip("[]")
             if not _IDENT.match(location):
@@ -176,12 +172,27 @@ def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[in
 
 def _value(text: str, line: int, src: _Source) -> int | str:
     text = text.strip()
+    if _IDENT.match(text):
+        return text
+    return _number(text, line, src, "an integer or a location name")
+
+
+def _number(text: str, line: int, src: _Source, what: str, bad: str = "bad value") -> int:
+    """A (possibly negative) integer in any of Python's bases, with a clear error for absurd lengths."""
+    if not re.fullmatch(r"[-+]?(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9_]+)", text):
+        raise src.error(line, f"{bad} {text[:40]!r}", what)
+    if len(text) > 42:
+        raise src.error(line, f"number of {len(text)} characters", f"{what} of at most 40 digits")
     try:
         return int(text, 0)
     except ValueError:
-        if _IDENT.match(text):
-            return text
-        raise src.error(line, f"bad value {text!r}", "an integer or a location name") from None
+        raise src.error(line, f"{bad} {text[:40]!r}", what) from None
+
+
+def _thread(text: str, line: int, src: _Source) -> int:
+    if not _ascii_digits(text) or len(text) > 4:
+        raise src.error(line, f"bad thread number {text[:40]!r}", "a thread number such as 0 or 1")
+    return int(text)
 
 
 def _reg(text: str, line: int, src: _Source) -> Reg:
@@ -189,7 +200,7 @@ def _reg(text: str, line: int, src: _Source) -> Reg:
     if not match:
         raise src.error(line, f"bad register {text.strip()!r}", "Xn or Wn with n from 0 to 30, or XZR/WZR")
     num = match.group("num").upper()
-    if num != "ZR" and int(num) > 30:
+    if num != "ZR" and (len(num) > 2 or int(num) > 30):
         raise src.error(line, f"register {text.strip()} does not exist", "n from 0 to 30")
     return Reg("X" + num, 64 if match.group("kind").upper() == "X" else 32)
 
@@ -286,10 +297,7 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
 def _operand(text: str, line: int, src: _Source) -> object:
     text = text.strip()
     if text.startswith("#"):
-        try:
-            return Imm(int(text[1:], 0))
-        except ValueError:
-            raise src.error(line, f"bad immediate {text!r}", "#number") from None
+        return Imm(_number(text[1:].strip(), line, src, "#number", "bad immediate"))
     if text.startswith("["):
         if not text.endswith("]"):
             raise src.error(line, f"bad memory operand {text!r}", "[Xn], [Xn,#imm] or [Xn,Xm]")
@@ -418,7 +426,7 @@ def _parse_atom(text: str, line: int, src: _Source) -> Atom:
         if ":" in text:  # "locations [1:X0;]"
             thread, reg = text.split(":", 1)
             if _ascii_digits(thread):
-                return Atom(int(thread), _reg(reg, line, src).name, 0)
+                return Atom(_thread(thread, line, src), _reg(reg, line, src).name, 0)
         if _IDENT.match(text.strip("[]")):
             return Atom(None, text.strip("[]"), 0)
         raise src.error(line, f"bad atom {text!r}", "T:Xn=value or location=value")
@@ -428,7 +436,7 @@ def _parse_atom(text: str, line: int, src: _Source) -> Atom:
         thread, reg = left.split(":", 1)
         if not _ascii_digits(thread):
             raise src.error(line, f"bad thread in {text!r}", "T:Xn=value")
-        return Atom(int(thread), _reg(reg, line, src).name, value)
+        return Atom(_thread(thread, line, src), _reg(reg, line, src).name, value)
     location = left.strip("[]")
     if not _IDENT.match(location):
         raise src.error(line, f"bad location in {text!r}", "an identifier")
@@ -444,7 +452,7 @@ def _parse_extension(text: str, threads: int, src: _Source) -> tuple[dict[str, L
         device = re.match(r"^devices?\s+(.*)$", item)
         if device:
             for name in device.group(1).replace(",", " ").split():
-                if not re.match(r"^P\d+$", name) or int(name[1:]) >= threads:
+                if not re.match(r"^P\d{1,4}$", name) or int(name[1:]) >= threads:
                     raise src.error(1, f"memattr: {name!r} is not a thread of this test", "P0, P1, ...")
                 devices.add(int(name[1:]))
             continue

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memattr.errors import MemattrError
+from memattr.inputs import read_bytes
+from memattr.output import current_umask
+from memattr.platform.sysfs_pci import BDF
 
 # The kallsyms lines worth keeping: KVM and vfio symbols that tell which changes a kernel carries.
 SYMBOL_PREFIXES = ("kvm_", "vfio_", "nvgrace", "user_mem_abort", "stage2_", "pci_mmap_resource")
@@ -36,39 +39,84 @@ class Manifest:
 
 def collect(outdir: str | os.PathLike[str], root: str | os.PathLike[str] = "/",
             run_lspci: bool = True, release: str | None = None) -> Manifest:
+    """Copy a host's files into ``outdir`` (new, or an existing empty directory); writes nothing else.
+
+    Files are gathered in a hidden staging directory inside ``outdir`` and moved into place at the
+    end, ``manifest.json`` last; on any error or signal the staging directory is removed (and
+    ``outdir`` too when this call created it).  Nothing outside ``root`` is read: a symlink that
+    resolves outside it is refused and listed as not collected.
+    """
     target = Path(outdir)
-    if target.exists():
-        raise MemattrError("already exists", source=str(target), expected="a new directory name")
-    base = Path(root)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    created = False
+    if os.path.lexists(target):
+        if target.is_symlink() or not target.is_dir():
+            raise MemattrError("already exists and is not a directory", source=str(target),
+                               expected="a new directory name or an existing empty directory")
+        try:
+            if any(target.iterdir()):
+                raise MemattrError("already exists and is not empty", source=str(target),
+                                   expected="a new directory name or an existing empty directory")
+        except OSError as error:
+            raise MemattrError(f"cannot read: {error.strerror}", source=str(target)) from None
+    else:
+        try:
+            target.mkdir()  # mode 0777 & ~umask, as mkdir(1)
+        except OSError as error:
+            raise MemattrError(f"cannot create: {error.strerror}", source=str(target),
+                               expected="a directory path whose parent exists and is writable") from None
+        created = True
+    base = Path(os.path.realpath(root))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".collect-", dir=target))
+    except OSError as error:
+        raise MemattrError(f"cannot write: {error.strerror}", source=str(target)) from None
+    os.chmod(staging, 0o777 & ~current_umask())
     manifest = Manifest()
     try:
         _collect_into(staging, base, manifest, run_lspci, release)
         (staging / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=2) + "\n")
-        os.replace(staging, target)
+        for entry in sorted(staging.iterdir(), key=lambda p: p.name == "manifest.json"):
+            os.replace(entry, target / entry.name)
+        staging.rmdir()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            for entry in target.iterdir():  # what was moved before the failure
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
         raise
     return manifest
 
 
+def _inside(base: Path, relative: str) -> tuple[Path | None, str | None]:
+    """The resolved path of ``base/relative`` if it stays inside ``base``; else why not."""
+    resolved = Path(os.path.realpath(base / relative))
+    if resolved != base and base not in resolved.parents:
+        return None, f"symlink leaves the root ({relative} resolves to {resolved})"
+    return resolved, None
+
+
 def _copy(base: Path, relative: str, staging: Path, manifest: Manifest, dest: str | None = None,
           transform=None) -> bool:  # type: ignore[no-untyped-def]
-    source = base / relative
     name = dest or relative
+    source, why = _inside(base, relative)
+    if source is None:
+        manifest.unreadable[name] = why or "outside the root"
+        return False
+    if not os.path.lexists(source):
+        return False
     try:
-        data = source.read_bytes()
-    except FileNotFoundError:
-        return False
-    except PermissionError:
-        manifest.unreadable[name] = "permission denied (needs root)"
-        return False
-    except OSError as error:
-        manifest.unreadable[name] = error.strerror or str(error)
+        data = read_bytes(source, "collect", label=relative)
+    except MemattrError as error:
+        manifest.unreadable[name] = error.message
         return False
     if transform is not None:
-        data = transform(data)
+        try:
+            data = transform(data)
+        except (OSError, EOFError, ValueError) as error:
+            manifest.unreadable[name] = f"cannot decode: {error}"
+            return False
     out = staging / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
@@ -121,7 +169,10 @@ def _filter_kallsyms(data: bytes) -> bytes:
 
 
 def _copy_kvm(base: Path, staging: Path, manifest: Manifest) -> None:
-    kvm = base / "sys/kernel/debug/kvm"
+    kvm, why = _inside(base, "sys/kernel/debug/kvm")
+    if kvm is None:
+        manifest.unreadable["sys/kernel/debug/kvm"] = why or "outside the root"
+        return
     try:
         entries = sorted(kvm.iterdir())
     except FileNotFoundError:
@@ -129,22 +180,32 @@ def _copy_kvm(base: Path, staging: Path, manifest: Manifest) -> None:
     except PermissionError:
         manifest.unreadable["sys/kernel/debug/kvm"] = "permission denied (needs root and debugfs)"
         return
+    except OSError as error:
+        manifest.unreadable["sys/kernel/debug/kvm"] = error.strerror or str(error)
+        return
     for entry in entries:
-        if (entry / "stage2_page_tables").exists():
-            _copy(base, str((entry / "stage2_page_tables").relative_to(base)), staging, manifest)
+        _copy(base, f"sys/kernel/debug/kvm/{entry.name}/stage2_page_tables", staging, manifest)
 
 
 def _copy_pci(base: Path, staging: Path, manifest: Manifest) -> None:
-    devices = base / "sys/bus/pci/devices"
+    devices, why = _inside(base, "sys/bus/pci/devices")
+    if devices is None:
+        manifest.unreadable["sys/bus/pci/devices"] = why or "outside the root"
+        return
     try:
         entries = sorted(devices.iterdir())
     except FileNotFoundError:
         return
+    except OSError as error:
+        manifest.unreadable["sys/bus/pci/devices"] = error.strerror or str(error)
+        return
     for entry in entries:
+        if not BDF.match(entry.name):
+            continue
         relative = f"sys/bus/pci/devices/{entry.name}"
         for name in ("resource", "vendor", "device", "class"):
             _copy(base, f"{relative}/{name}", staging, manifest)
-        driver = entry / "driver"
+        driver = base / relative / "driver"
         if driver.is_symlink():
             out = staging / relative / "driver"
             out.parent.mkdir(parents=True, exist_ok=True)

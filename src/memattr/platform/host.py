@@ -23,7 +23,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from memattr.errors import MemattrError
+from memattr.errors import MemattrError, join_problems
+from memattr.inputs import read_bytes, read_text
 from memattr.platform.devicetree import parse_dtb
 from memattr.platform.inventory import Bar, HostInventory, PciDevice
 from memattr.platform.iomem import parse_iomem
@@ -60,7 +61,7 @@ def load_host(
     if unknown:
         raise MemattrError(f"unknown input kind(s) {', '.join(sorted(unknown))}", expected=", ".join(FILES))
     for key, path in overrides.items():
-        if not path.exists():
+        if not os.path.lexists(path):
             raise MemattrError("no such file or directory", source=str(path), expected=f"the {key} input")
     if directory is None:
         root = Path(os.devnull).parent / "nonexistent-memattr-host"
@@ -87,46 +88,48 @@ def load_host(
 
     def attempt(key: str, parse: Callable[[Path], object], default: object) -> object:
         path = path_of(key)
-        if not path.exists():
+        if not os.path.lexists(path):
             return default
         inputs.append(rel(path))
         try:
             return parse(path)
         except MemattrError as error:
             problems.append(error)
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(MemattrError(f"cannot read: {error}", source=FILES[key]))
         return default
 
-    def text(path: Path) -> str:
-        return path.read_text(encoding="utf-8", errors="replace")
+    def text(path: Path, kind: str) -> str:
+        return read_text(path, kind, label=rel(path))
 
-    release = attempt("release", lambda p: parse_release(text(p), rel(p)), None)
-    iomem = attempt("iomem", lambda p: parse_iomem(text(p), rel(p)), ())
-    vmalloc = attempt("vmallocinfo", lambda p: parse_vmallocinfo(text(p), rel(p)), {})
-    modules = attempt("modules", lambda p: parse_modules(text(p), rel(p)), frozenset())
-    symbols = attempt("kallsyms", lambda p: parse_kallsyms(text(p), rel(p)), frozenset())
-    config = attempt("config", lambda p: parse_config(text(p), rel(p)), {})
+    dmesg_text: list[str] = []
+
+    def read_dmesg(path: Path) -> dict[str, dict[int, Bar]]:
+        content = text(path, "dmesg")
+        dmesg_text.append(content)
+        return parse_kmsg(content, rel(path))
+
+    release = attempt("release", lambda p: parse_release(text(p, "release"), rel(p)), None)
+    iomem = attempt("iomem", lambda p: parse_iomem(text(p, "iomem"), rel(p)), ())
+    vmalloc = attempt("vmallocinfo", lambda p: parse_vmallocinfo(text(p, "vmallocinfo"), rel(p)), {})
+    modules = attempt("modules", lambda p: parse_modules(text(p, "modules"), rel(p)), frozenset())
+    symbols = attempt("kallsyms", lambda p: parse_kallsyms(text(p, "kallsyms"), rel(p)), frozenset())
+    config = attempt("config", lambda p: parse_config(text(p, "config"), rel(p)), {})
     sysfs = attempt("sysfs", lambda p: parse_sysfs_devices(p, label=rel(p)), ())
-    platform = attempt("fdt", lambda p: parse_dtb(p.read_bytes(), rel(p)), ())
-    ptdump = attempt("ptdump", lambda p: parse_kernel_page_tables(text(p), vmalloc, rel(p)), ())  # type: ignore[arg-type]
-    lspci = attempt("lspci", lambda p: parse_lspci(text(p), rel(p)), ())
-    dmesg_path = path_of("dmesg")
-    kmsg = attempt("dmesg", lambda p: parse_kmsg(text(p), rel(p)), {})
-    boot_log = tuple(text(dmesg_path).splitlines()) if dmesg_path.is_file() else ()
+    platform = attempt("fdt", lambda p: parse_dtb(read_bytes(p, "fdt", label=rel(p)), rel(p)), ())
+    ptdump = attempt("ptdump", lambda p: parse_kernel_page_tables(text(p, "ptdump"), vmalloc, rel(p)), ())  # type: ignore[arg-type]
+    lspci = attempt("lspci", lambda p: parse_lspci(text(p, "lspci"), rel(p)), ())
+    kmsg = attempt("dmesg", read_dmesg, {})
+    boot_log = tuple(dmesg_text[0].splitlines()) if dmesg_text else ()
     stage2 = []
     kvm_dir = path_of("kvm")
     if kvm_dir.is_dir():
         for dump in sorted(kvm_dir.glob("*/stage2_page_tables")):
-            inputs.append(str(dump.relative_to(root)))
+            inputs.append(rel(dump))
             try:
-                stage2.extend(parse_stage2_page_tables(text(dump), rel(dump)))
+                stage2.extend(parse_stage2_page_tables(text(dump, "stage2"), rel(dump)))
             except MemattrError as error:
                 problems.append(error)
     if problems:
-        if len(problems) == 1:
-            raise problems[0]
-        raise MemattrError(f"{len(problems)} problems: " + "; ".join(str(p) for p in problems))
+        raise join_problems(problems)
     if not (sysfs or lspci or kmsg or platform or iomem):
         raise MemattrError("no region sources found", source=str(directory) if directory else None,
                            expected=f"at least one of {FILES['iomem']}, {FILES['sysfs']}, {FILES['lspci']}, "

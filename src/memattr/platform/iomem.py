@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from memattr.errors import MemattrError
+from memattr.inputs import parse_int
 from memattr.platform.inventory import IomemEntry
 
 _LINE = re.compile(r"^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$")
@@ -31,7 +32,8 @@ def parse_iomem(text: str, source: str = "/proc/iomem") -> tuple[IomemEntry, ...
         if len(indent) % 2:
             raise MemattrError(f"odd indentation ({len(indent)} spaces)", source=source, line=number,
                                expected="two spaces per nesting level")
-        start, end = int(start_text, 16), int(end_text, 16)
+        start = parse_int(start_text, 16, source=source, line=number, what="a 64-bit address")
+        end = parse_int(end_text, 16, source=source, line=number, what="a 64-bit address")
         if end < start:
             raise MemattrError(f"range end {end:#x} is below its start {start:#x}", source=source, line=number,
                                expected="START <= END")

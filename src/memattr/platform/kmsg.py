@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from memattr.errors import MemattrError
+from memattr.inputs import parse_int
 from memattr.platform.inventory import Bar
 
 _LINE = re.compile(
@@ -30,7 +31,7 @@ def parse_kmsg(text: str, source: str = "dmesg.txt") -> dict[str, dict[int, Bar]
         if not match:
             continue
         if match.group("reg") is not None:
-            reg = int(match.group("reg"), 16)
+            reg = parse_int(match.group("reg"), 16, source=source, line=number, what="a config offset")
             if reg == 0x30:
                 continue  # expansion ROM
             if not 0x10 <= reg <= 0x24 or reg % 4:
@@ -38,10 +39,11 @@ def parse_kmsg(text: str, source: str = "dmesg.txt") -> dict[str, dict[int, Bar]
                                    expected="reg 0x10 .. 0x24")
             index = (reg - 0x10) // 4
         else:
-            index = int(match.group("bar"))
+            index = parse_int(match.group("bar"), 10, source=source, line=number, what="a BAR number")
             if index > 5:
                 continue  # bridge windows and SR-IOV BARs are numbered above 5
-        start, end = int(match.group("start"), 16), int(match.group("end"), 16)
+        start = parse_int(match.group("start"), 16, source=source, line=number, what="a 64-bit address")
+        end = parse_int(match.group("end"), 16, source=source, line=number, what="a 64-bit address")
         if end < start:
             raise MemattrError(f"range end {end:#x} is below its start {start:#x}", source=source, line=number,
                                expected="START <= END")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from memattr.errors import MemattrError
+from memattr.inputs import parse_int
 from memattr.platform.inventory import Bar, PciDevice, SubRange
 
 _HEADER = re.compile(
@@ -79,13 +80,15 @@ def parse_lspci(text: str, source: str = "lspci.txt") -> tuple[PciDevice, ...]:
         elif body.startswith("Kernel driver in use:"):
             current["driver"] = body.split(":", 1)[1].strip() or None
         elif (found := _MSIX.search(body)) is not None:
-            msix_count = int(found.group("count"))
+            msix_count = parse_int(found.group("count"), 10, source=source, line=number, what="an MSI-X count", bits=16)
         elif (found := _VECTOR.match(body)) is not None:
             size = msix_count * 16 if msix_count else None  # 16 bytes per MSI-X table entry (PCIe spec)
-            current["blocks"].append(SubRange("MSI-X table", int(found.group("bar")), int(found.group("off"), 16), size))
+            current["blocks"].append(SubRange("MSI-X table", _small(found.group("bar"), source, number),
+                                              parse_int(found.group("off"), 16, source=source, line=number), size))
         elif (found := _PBA.match(body)) is not None:
             size = ((msix_count + 63) // 64) * 8 if msix_count else None  # one bit per vector, in QWORDs
-            current["blocks"].append(SubRange("MSI-X PBA", int(found.group("bar")), int(found.group("off"), 16), size))
+            current["blocks"].append(SubRange("MSI-X PBA", _small(found.group("bar"), source, number),
+                                              parse_int(found.group("off"), 16, source=source, line=number), size))
     finish()
     return tuple(devices)
 
@@ -95,7 +98,7 @@ def _parse_region(body: str, where: str, source: str, number: int) -> Bar | None
     if not match:
         raise MemattrError(f"unrecognised Region line: {body[:70]!r}", source=source, line=number,
                            expected="'Region N: Memory at ADDR (ATTRS) [size=N]' or 'I/O ports at ADDR'")
-    index = int(match.group("index"))
+    index = parse_int(match.group("index"), 10, source=source, line=number, what="a BAR index")
     if index > 5:
         raise MemattrError(f"BAR index {index} out of range", source=source, line=number, expected="0 to 5")
     address = match.group("addr")
@@ -103,14 +106,27 @@ def _parse_region(body: str, where: str, source: str, number: int) -> Bar | None
     size_match = _SIZE.search(tags)
     if address in ("<ignored>", "<unassigned>") or size_match is None:
         return None  # not assigned an address: nothing is mapped
-    size = int(size_match.group("size")) * _UNITS[size_match.group("unit")]
+    size = parse_int(size_match.group("size"), 10, source=source, line=number, what="a BAR size") * _UNITS[size_match.group("unit")]
+    if size >= 1 << 64:
+        raise MemattrError("BAR size does not fit in 64 bits", source=source, line=number, expected="a real BAR size")
     if size == 0:
         raise MemattrError("BAR of size 0", source=source, line=number, expected="a positive [size=N]")
     attrs = match.group("attrs").strip(" ()")
     words = [word.strip() for word in attrs.split(",")] if attrs else []
-    start = int(address, 16)
+    start = parse_int(address, 16, source=source, line=number, what="a 64-bit BAR address")
+    if start + size > 1 << 64:
+        raise MemattrError("BAR ends beyond the 64-bit address space", source=source, line=number,
+                           expected="ADDRESS + size <= 2^64")
     return Bar(
         index=index, start=start, end=start + size - 1, memory=match.group("space") == "Memory at",
         prefetchable="prefetchable" in words, is_64bit="64-bit" in words,
         disabled="[disabled]" in tags, virtual="[virtual]" in tags, sources=(where,),
     )
+
+
+def _small(text: str, source: str, number: int) -> int:
+    """A BAR number in an MSI-X capability line: 0 to 5."""
+    bar = parse_int(text, 10, source=source, line=number, what="a BAR number")
+    if bar > 5:
+        raise MemattrError(f"BAR number {bar} out of range", source=source, line=number, expected="0 to 5")
+    return bar

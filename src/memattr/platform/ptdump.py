@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from memattr.errors import MemattrError
+from memattr.inputs import parse_int
 from memattr.platform.inventory import PageTableEntry, Stage2Entry
 
 # arch/arm64/mm/ptdump.c pte_bits[] attribute names -> canonical memattr names, across versions.
@@ -45,7 +46,8 @@ def parse_vmallocinfo(text: str, source: str = "/proc/vmallocinfo") -> dict[int,
                                expected="'0xSTART-0xEND SIZE CALLER ...'")
         phys = _PHYS.search(match.group("rest"))
         if phys and "ioremap" in match.group("rest"):
-            mapping[int(match.group("start"), 16)] = int(phys.group("phys"), 16)
+            mapping[parse_int(match.group("start"), 16, source=source, line=number)] = parse_int(
+                phys.group("phys"), 16, source=source, line=number)
     return mapping
 
 
@@ -61,7 +63,8 @@ def parse_kernel_page_tables(text: str, vmalloc: dict[int, int] | None = None,
         if not match:
             raise MemattrError(f"not a kernel_page_tables line: {line[:60]!r}", source=source, line=number,
                                expected="'0xSTART-0xEND SIZE LEVEL ATTRIBUTES' or a '---[ NAME ]---' marker")
-        start, end = int(match.group("start"), 16), int(match.group("end"), 16)
+        start = parse_int(match.group("start"), 16, source=source, line=number)
+        end = parse_int(match.group("end"), 16, source=source, line=number, bits=65)
         if end <= start:
             raise MemattrError("range end is not above its start", source=source, line=number,
                                expected="START < END (END is exclusive)")
@@ -85,8 +88,14 @@ def parse_stage2_page_tables(text: str, source: str = "stage2_page_tables") -> t
             raise MemattrError(f"not a stage2_page_tables line: {line[:60]!r}", source=source, line=number,
                                expected="'0xSTART-0xEND SIZE LEVEL PERMISSIONS'")
         rest = match.group("rest").split()
-        level = next((int(w) for w in rest if w.isascii() and w.isdigit()), None)
+        level = next((parse_int(w, 10, source=source, line=number, what="a level", bits=8)
+                      for w in rest if w.isascii() and w.isdigit()), None)
         perms = " ".join(w for w in rest if not (w.isascii() and w.isdigit()))
-        entries.append(Stage2Entry(int(match.group("start"), 16), int(match.group("end"), 16) - 1, level, perms,
+        start = parse_int(match.group("start"), 16, source=source, line=number)
+        end = parse_int(match.group("end"), 16, source=source, line=number, bits=65)
+        if end <= start:
+            raise MemattrError("range end is not above its start", source=source, line=number,
+                               expected="START < END (END is exclusive)")
+        entries.append(Stage2Entry(start, end - 1, level, perms,
                                    f"{source}:{number}"))
     return tuple(entries)

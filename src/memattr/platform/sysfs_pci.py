@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from memattr.errors import MemattrError
+from memattr.inputs import parse_int, read_text
 from memattr.platform.inventory import Bar, PciDevice
 from memattr.platform.ioresource import (
     IORESOURCE_DISABLED,
@@ -60,15 +61,14 @@ def parse_resource(text: str, source: str) -> tuple[Bar, ...]:
     return tuple(bars)
 
 
-def _read_hex(path: Path, what: str) -> int | None:
-    if not path.exists():
+def _read_hex(path: Path, what: str, label: str) -> int | None:
+    if not os.path.lexists(path):
         return None
-    text = path.read_text(errors="replace").strip()
-    try:
-        return int(text, 16)
-    except ValueError:
-        raise MemattrError(f"{what} is not a hexadecimal number: {text[:40]!r}", source=str(path), line=1,
-                           expected="0x followed by hex digits") from None
+    text = read_text(path, "sysfs", label=label).strip()
+    if not re.fullmatch(r"(0x)?[0-9a-fA-F]+", text):
+        raise MemattrError(f"{what} is not a hexadecimal number: {text[:40]!r}", source=label, line=1,
+                           expected="0x followed by hex digits")
+    return parse_int(text, 16, source=label, line=1, what=f"a hexadecimal {what} id", bits=32)
 
 
 def parse_sysfs_devices(directory: str | os.PathLike[str], label: str | None = None) -> tuple[PciDevice, ...]:
@@ -81,21 +81,25 @@ def parse_sysfs_devices(directory: str | os.PathLike[str], label: str | None = N
     for entry in sorted(root.iterdir()):
         if not BDF.match(entry.name):
             continue
+        if not entry.is_dir():
+            raise MemattrError("is not a directory", source=f"{label}/{entry.name}",
+                               expected="one directory per PCI function")
         resource = entry / "resource"
         bars: tuple[Bar, ...] = ()
-        if resource.exists():
-            bars = parse_resource(resource.read_text(errors="replace"), f"{label}/{entry.name}/resource")
+        where = f"{label}/{entry.name}"
+        if os.path.lexists(resource):
+            bars = parse_resource(read_text(resource, "sysfs", label=f"{where}/resource"), f"{where}/resource")
         driver_path = entry / "driver"
         driver = None
         if driver_path.is_symlink():
             driver = Path(os.readlink(driver_path)).name
-        elif driver_path.is_file():
-            driver = driver_path.read_text(errors="replace").strip() or None
+        elif os.path.lexists(driver_path):
+            driver = read_text(driver_path, "sysfs", label=f"{where}/driver").strip() or None
         devices.append(PciDevice(
             bdf=entry.name,
-            vendor=_read_hex(entry / "vendor", "vendor"),
-            device=_read_hex(entry / "device", "device"),
-            class_code=_read_hex(entry / "class", "class"),
+            vendor=_read_hex(entry / "vendor", "vendor", f"{where}/vendor"),
+            device=_read_hex(entry / "device", "device", f"{where}/device"),
+            class_code=_read_hex(entry / "class", "class", f"{where}/class"),
             driver=driver,
             bars=bars,
             sources=(f"{label}/{entry.name}",),
