@@ -1,12 +1,29 @@
-"""Shared output helpers: stable JSON and atomic file writes (temp file + rename)."""
+"""Shared output helpers: stable JSON and safe file writes.
+
+:func:`write_atomic` writes a regular file whole or not at all (a temporary file in the same
+directory, then a rename) and respects what is already there, as ``cp`` does:
+
+- ``-`` is standard output;
+- a symlink is written through to the file it names, never replaced;
+- an existing character device, FIFO or socket is written to (``/dev/null``, ``/dev/stdout``), never
+  replaced by a regular file;
+- a new file gets ``0666 & ~umask``; an existing file keeps its mode (and, for root, its owner);
+- an unwritable target is one :class:`MemattrError` line (exit 2), never a traceback;
+- the temporary file is removed on any error and on SIGINT/SIGTERM (the command line turns those
+  signals into exceptions, see :mod:`memattr.cli`), so an interrupted run leaves nothing behind.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from memattr.errors import MemattrError
 
 
 def to_json(data: Any) -> str:
@@ -14,19 +31,74 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _cannot(path: str, error: OSError | str) -> MemattrError:
+    why = error if isinstance(error, str) else (error.strerror or str(error))
+    return MemattrError(f"cannot write: {why}", source=path, expected="a writable file path (or - for standard output)")
+
+
 def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
-    """Write a whole file or nothing: a temporary file in the same directory, then rename."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(text, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    """Write a whole file or nothing; see the module docstring for what is respected."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    name = os.fspath(path)
+    if name == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    # Write through symlinks (as cp and shells do): the file to replace is the one the link names.
+    target = Path(os.path.realpath(name))
     try:
-        with os.fdopen(fd, mode, **({} if isinstance(text, bytes) else {"encoding": "utf-8"})) as handle:
-            handle.write(text)
-        os.replace(tmp, target)
+        info = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        raise _cannot(name, error) from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise _cannot(name, "is a directory")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        _write_through(name, target, data)
+        return
+    directory = target.parent
+    if not directory.is_dir():
+        raise _cannot(name, f"no such directory {directory}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise _cannot(name, error) from None
+    try:
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                if info is not None:
+                    os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))
+                    if os.geteuid() == 0:
+                        os.fchown(handle.fileno(), info.st_uid, info.st_gid)
+                else:
+                    os.fchmod(handle.fileno(), 0o666 & ~current_umask())
+            os.replace(tmp, target)
+        except OSError as error:
+            raise _cannot(name, error) from None
     except BaseException:
         try:
             os.unlink(tmp)
-        except FileNotFoundError:
+        except OSError:
             pass
         raise
+
+
+def _write_through(name: str, target: Path, data: bytes) -> None:
+    """Write into an existing device, FIFO or socket path without replacing it."""
+    try:
+        with open(target, "wb", buffering=0) as handle:
+            view = memoryview(data)
+            while view:
+                written = handle.write(view)
+                view = view[written or len(view):]
+    except OSError as error:
+        raise _cannot(name, error) from None

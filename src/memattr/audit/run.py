@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
 import os
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from memattr.audit.config import RuleConfig
 from memattr.audit.engine import AuditResult, audit_regions
@@ -47,13 +50,18 @@ def audit_host(directory: str | os.PathLike[str] | None, request: AuditRequest,
 
 @dataclass(frozen=True, slots=True)
 class FleetRow:
-    """One host of a fleet: its summary, and the full result only when the caller asked to keep it."""
+    """One host of a fleet: its summary, and the full result only when the caller asked to keep it.
+
+    ``status`` is ``ok``, ``bad input`` (the host's files are wrong: exit 2 for that host) or
+    ``failed`` (the audit crashed, was killed or ran past ``--host-timeout``: exit 3).
+    """
 
     host: str
     summary_data: dict[str, Any]
     result: AuditResult | None = None
     error: str | None = None
     fail_counts: dict[str, int] | None = None  # findings at or above each severity
+    status: str = "ok"
 
     def summary(self) -> dict[str, Any]:
         return self.summary_data
@@ -64,8 +72,12 @@ class FleetRow:
 
 def summarise(name: str, result: AuditResult) -> dict[str, Any]:
     counts = {s.value: sum(1 for f in result.findings if f.severity is s) for s in Severity}
-    return {"host": name, "kernel": result.kernel, "policy": result.policy, "fwb": result.fwb,
+    return {"host": name, "status": "ok", "kernel": result.kernel, "policy": result.policy, "fwb": result.fwb,
             "regions": len(result.regions), "findings": counts}
+
+
+def _failed_row(name: str, status: str, why: str) -> FleetRow:
+    return FleetRow(name, {"host": name, "status": status, "error": why}, None, why, None, status)
 
 
 def _audit_one(args: tuple[str, AuditRequest, bool]) -> FleetRow:
@@ -74,7 +86,9 @@ def _audit_one(args: tuple[str, AuditRequest, bool]) -> FleetRow:
     try:
         result = audit_host(directory, request)
     except MemattrError as error:
-        return FleetRow(name, {"host": name, "error": str(error)}, None, str(error))
+        return _failed_row(name, "bad input", str(error))
+    except RecursionError as error:
+        return _failed_row(name, "failed", f"{type(error).__name__}: {error}")
     fail_counts = {s.value: result.count_at_or_above(s) for s in Severity}
     # Sending whole results between processes costs more than auditing: keep them only when needed.
     return FleetRow(name, summarise(name, result), result if keep else None, None, fail_counts)
@@ -90,21 +104,103 @@ def fleet_hosts(directory: str | os.PathLike[str]) -> list[Path]:
     return hosts
 
 
+DEFAULT_HOST_TIMEOUT = 60.0  # seconds; a real host audits in well under a second
+
+
 def audit_fleet(hosts: list[Path], request: AuditRequest, jobs: int,
-                progress: Callable[[FleetRow], None] | None = None, keep_results: bool = False) -> list[FleetRow]:
-    """Audit every host, ``jobs`` at a time (processes); rows come back in host order."""
+                progress: Callable[[FleetRow], None] | None = None, keep_results: bool = False,
+                host_timeout: float = DEFAULT_HOST_TIMEOUT) -> list[FleetRow]:
+    """Audit every host in a process of its own, ``jobs`` at a time; rows come back in host order.
+
+    A host that raises, crashes its process or runs past ``host_timeout`` seconds becomes a
+    ``failed`` row; the other hosts are always reported.  Each worker audits a batch of hosts (so a
+    large fleet does not pay a process start per host) and is killed if one of them overruns.
+    """
     work = [(str(host), request, keep_results) for host in hosts]
-    rows: list[FleetRow] = []
-    if jobs <= 1:
-        iterator: Iterator[FleetRow] = map(_audit_one, work)
-        for row in iterator:
-            rows.append(row)
-            if progress:
-                progress(row)
-        return rows
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for row in pool.map(_audit_one, work, chunksize=max(1, len(work) // (jobs * 8) or 1)):
-            rows.append(row)
-            if progress:
-                progress(row)
-    return rows
+    rows: dict[int, FleetRow] = {}
+    pending = list(range(len(work)))
+    pending.reverse()
+    context = multiprocessing.get_context("fork")
+    running: dict[Any, _Worker] = {}
+    batch = max(1, min(16, len(work) // (jobs * 4) or 1))
+
+    def start() -> None:
+        indexes = [pending.pop() for _ in range(min(batch, len(pending)))]
+        reader, writer = context.Pipe(duplex=False)
+        process = context.Process(target=_worker_main, args=(writer, [work[i] for i in indexes]), daemon=True)
+        process.start()
+        writer.close()
+        running[reader] = _Worker(process, indexes, time.monotonic())
+
+    def finish(row: FleetRow, index: int) -> None:
+        rows[index] = row
+        if progress:
+            progress(row)
+
+    while pending or running:
+        while pending and len(running) < jobs:
+            start()
+        now = time.monotonic()
+        deadline = min(w.since + host_timeout for w in running.values())
+        ready = multiprocessing.connection.wait(list(running), timeout=max(0.0, deadline - now))
+        for reader in ready:
+            worker = running[reader]
+            try:
+                row = reader.recv()
+            except (EOFError, OSError):
+                row = None
+            if row is None:  # the process ended without sending: it crashed
+                worker.process.join(timeout=5)
+                code = worker.process.exitcode
+                why = f"the audit process died (signal {-code})" if code and code < 0 else \
+                    f"the audit process exited with status {code}"
+                finish(_failed_row(Path(work[worker.indexes[0]][0]).name, "failed", why), worker.indexes[0])
+                _retire(reader, running, pending, worker.indexes[1:])
+                continue
+            finish(row, worker.indexes[0])
+            worker.indexes.pop(0)
+            worker.since = time.monotonic()
+            if not worker.indexes:
+                reader.close()
+                worker.process.join(timeout=5)
+                del running[reader]
+        now = time.monotonic()
+        for reader, worker in list(running.items()):
+            if now - worker.since >= host_timeout and worker.indexes:
+                worker.process.kill()
+                worker.process.join(timeout=5)
+                index = worker.indexes[0]
+                finish(_failed_row(Path(work[index][0]).name, "failed",
+                                   f"timed out after {host_timeout:g} s (--host-timeout)"), index)
+                _retire(reader, running, pending, worker.indexes[1:])
+    return [rows[i] for i in range(len(work))]
+
+
+@dataclass
+class _Worker:
+    process: Any
+    indexes: list[int]
+    since: float
+
+
+def _retire(reader: Any, running: dict[Any, _Worker], pending: list[int], rest: list[int]) -> None:
+    """Forget a dead worker; the hosts it had not reached go back to the queue."""
+    worker = running.pop(reader)
+    if worker.process.is_alive():
+        worker.process.kill()
+        worker.process.join(timeout=5)
+    reader.close()
+    pending.extend(reversed(rest))
+
+
+def _worker_main(writer: Any, items: list[tuple[str, AuditRequest, bool]]) -> None:
+    # A worker dies with its parent's signals (SIGINT reaches the whole process group anyway).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for item in items:
+        try:
+            row = _audit_one(item)
+        except Exception as error:  # a bug in memattr: report it as this host's failure, keep going
+            row = _failed_row(Path(item[0]).name, "failed", f"{type(error).__name__}: {error}"[:300])
+        writer.send(row)
+    writer.close()

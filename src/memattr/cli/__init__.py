@@ -8,6 +8,7 @@ user error is one line on standard error, never a traceback.
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 
 import click
@@ -50,10 +51,42 @@ def _register() -> None:
         importlib.import_module(f"memattr.cli.{module}")
 
 
+class Terminated(BaseException):
+    """SIGTERM (or SIGHUP) arrived: unwind, so every ``finally`` removes its temporary files."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit status (the console script exits with it)."""
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[signum] = signal.signal(signum, _terminate)
+        except ValueError:  # not the main thread (an embedding caller): leave signals alone
+            pass
+    try:
+        return _main(argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         result = app.main(args=argv, prog_name="memattr", standalone_mode=False)
+    except Terminated as stop:
+        click.echo(f"memattr: stopped by signal {stop.signum}", err=True)
+        return 128 + stop.signum
+    except KeyboardInterrupt:
+        click.echo("memattr: interrupted", err=True)
+        return 130
     except MemattrError as error:
         click.echo(f"memattr: error: {error}", err=True)
         return 2

@@ -12,10 +12,11 @@ from memattr.audit.config import RuleConfig, load_config
 from memattr.audit.engine import GUEST_MAPS
 from memattr.audit.reports import FORMATS, render, render_sarif
 from memattr.audit.rules import Severity
-from memattr.audit.run import AuditRequest, audit_fleet, audit_host, fleet_hosts
+from memattr.audit.run import DEFAULT_HOST_TIMEOUT, AuditRequest, FleetRow, audit_fleet, audit_host, fleet_hosts
 from memattr.cli import app
 from memattr.cli.common import console, emit_json
 from memattr.linux.kvm import POLICY_NAMES
+from memattr.inputs import limits_help
 from memattr.output import to_json, write_atomic
 from memattr.platform.host import load_host
 
@@ -35,7 +36,7 @@ FILE_OPTIONS = (
 
 def _file_options(function):  # type: ignore[no-untyped-def]
     for key, flag, text in reversed(FILE_OPTIONS):
-        function = click.option(flag, f"file_{key}", type=click.Path(exists=True), help=text)(function)
+        function = click.option(flag, f"file_{key}", type=click.Path(), help=text)(function)
     return function
 
 
@@ -51,7 +52,7 @@ def _exit_code(counts_at_or_above: int, fail_on: str) -> int:
     return 1 if fail_on != "none" and counts_at_or_above else 0
 
 
-@app.command("audit")
+@app.command("audit", epilog=f"Inputs must be regular files no larger than: {limits_help()}.")
 @click.argument("input_dir", required=False, type=click.Path())
 @_file_options
 @click.option("--kernel", help="kernel version, overriding the collected uname -r (e.g. 6.9)")
@@ -67,11 +68,17 @@ def _exit_code(counts_at_or_above: int, fail_on: str) -> int:
 @click.option("--fleet", type=click.Path(), help="a directory of host directories to audit")
 @click.option("--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default=True,
               help="parallel processes for --fleet")
+@click.option("--host-timeout", type=click.FloatRange(0.1, 86400), default=DEFAULT_HOST_TIMEOUT, show_default=True,
+              help="with --fleet: seconds one host may take before it is reported as failed")
 @click.option("--json", "as_json", is_flag=True, help="same as --format json")
 def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb: bool | None, guest_map: str,
               fmt: str, output: str | None, fail_on: str, rules: str | None, fleet: str | None, jobs: int,
-              as_json: bool, **files: str | None) -> int:
-    """Audit a host (a directory from `memattr collect`, or files given one by one) or a fleet."""
+              host_timeout: float, as_json: bool, **files: str | None) -> int:
+    """Audit a host (a directory from `memattr collect`, or files given one by one) or a fleet.
+
+    Exit status: 0 no finding at or above --fail-on; 1 findings; 2 bad input; with --fleet the worst
+    host's status, where a host that crashed or ran past --host-timeout counts 3.
+    """
     if as_json:
         fmt = "json"
     request = _request(kernel, policy, fwb, guest_map, rules)
@@ -79,7 +86,7 @@ def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb
     if fleet:
         if input_dir or overrides:
             raise click.UsageError("--fleet takes a directory of hosts; give no INPUT_DIR or input files with it")
-        return _fleet(fleet, request, jobs, fmt, output, fail_on)
+        return _fleet(fleet, request, jobs, fmt, output, fail_on, host_timeout)
     if not input_dir and not overrides:
         raise click.UsageError("give INPUT_DIR, input files such as --iomem/--sysfs/--lspci, or --fleet DIR")
     result = audit_host(input_dir, request, overrides=overrides)
@@ -93,7 +100,12 @@ def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb
     return _exit_code(result.count_at_or_above(Severity(fail_on)), fail_on)
 
 
-def _fleet(directory: str, request: AuditRequest, jobs: int, fmt: str, output: str | None, fail_on: str) -> int:
+# The fleet's exit status is the worst host's (documented in --help and the README).
+HOST_EXIT = {"ok": 0, "findings": 1, "bad input": 2, "failed": 3}
+
+
+def _fleet(directory: str, request: AuditRequest, jobs: int, fmt: str, output: str | None, fail_on: str,
+           host_timeout: float) -> int:
     hosts = fleet_hosts(directory)
     err = console()
     err.stderr = True
@@ -101,46 +113,58 @@ def _fleet(directory: str, request: AuditRequest, jobs: int, fmt: str, output: s
                   console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("hosts", total=len(hosts))
         rows = audit_fleet(hosts, request, jobs, progress=lambda row: progress.advance(task),
-                           keep_results=fmt == "sarif")
-    results = [row.result for row in rows if row.result is not None]
-    bad = [row for row in rows if row.error is not None]
+                           keep_results=fmt == "sarif", host_timeout=host_timeout)
+    level = Severity(fail_on) if fail_on != "none" else None
+
+    def host_exit(row: FleetRow) -> int:
+        if row.status != "ok":
+            return HOST_EXIT[row.status]
+        return HOST_EXIT["findings"] if level is not None and row.count_at_or_above(level) else 0
+
+    totals = {"hosts": len(rows), "ok": sum(1 for r in rows if r.status == "ok"),
+              "bad input": sum(1 for r in rows if r.status == "bad input"),
+              "failed": sum(1 for r in rows if r.status == "failed"),
+              "regions": sum(r.summary().get("regions", 0) for r in rows)}
+    for severity in Severity:
+        totals[severity.value] = sum(r.summary().get("findings", {}).get(severity.value, 0) for r in rows)
+    code = max((host_exit(row) for row in rows), default=0)
     if fmt == "json":
-        text = to_json({"hosts": [row.summary() for row in rows]})
+        text = to_json({"hosts": [row.summary() for row in rows], "totals": totals, "exit_status": code})
     elif fmt == "sarif":
-        text = to_json(render_sarif(results))
+        text = to_json(render_sarif([row.result for row in rows if row.result is not None]))
     elif fmt == "html":
         raise click.UsageError("--format html reports one host; use json, sarif or text with --fleet")
     else:
         table = Table(title=f"fleet audit: {len(rows)} hosts")
-        for column in ("host", "kernel", "policy", "FWB", "regions", "error", "warning", "note"):
-            table.add_column(column)
+        for column in ("host", "status", "kernel", "policy", "FWB", "regions", "error", "warning", "note"):
+            table.add_column(column, overflow="fold")
         for row in rows:
             data = row.summary()
-            if row.error is not None:
-                table.add_row(row.host, "", "", "", "", f"bad input: {row.error}", "", "")
+            if row.status != "ok":
+                table.add_row(row.host, f"{row.status}: {row.error}", "", "", "", "", "", "", "")
                 continue
             counts = data["findings"]
-            table.add_row(row.host, str(data["kernel"]), data["policy"], "yes" if data["fwb"] else "no",
+            fwb = {True: "yes", False: "no", None: "unknown"}[data["fwb"]]
+            table.add_row(row.host, "ok", str(data["kernel"]), data["policy"], fwb,
                           str(data["regions"]), str(counts["error"]), str(counts["warning"]), str(counts["note"]))
         capture = console(min_width=110)
         with capture.capture() as captured:
             capture.print(table)
-        text = captured.get()
+        text = captured.get() + (
+            f"total: {totals['hosts']} hosts, {totals['ok']} audited, {totals['bad input']} bad input, "
+            f"{totals['failed']} failed; {totals['regions']} regions; findings: {totals['error']} error, "
+            f"{totals['warning']} warning, {totals['note']} note\n")
     if output:
         write_atomic(output, text)
     else:
         click.echo(text, nl=False)
-    if bad:
-        for row in bad:
-            click.echo(f"memattr: error: {row.host}: {row.error}", err=True)
-        return 2
-    if fail_on == "none":
-        return 0
-    level = Severity(fail_on)
-    return _exit_code(sum(row.count_at_or_above(level) for row in rows), fail_on)
+    for row in rows:
+        if row.status != "ok":
+            click.echo(f"memattr: {row.status}: {row.host}: {row.error}", err=True)
+    return code
 
 
-@app.command("inventory")
+@app.command("inventory", epilog=f"Inputs must be regular files no larger than: {limits_help()}.")
 @click.argument("input_dir", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def inventory_cmd(input_dir: str, as_json: bool) -> None:

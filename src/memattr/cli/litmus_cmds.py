@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from memattr.cli import app
 from memattr.cli.common import console, emit_json
 from memattr.errors import MemattrError
+from memattr.inputs import read_text
 from memattr.litmus.dot import to_dot
 from memattr.litmus.parser import parse_file
+from memattr.litmus.limits import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Budget
 from memattr.litmus.run import KINDS, Result, run_test
 from memattr.output import write_atomic
 
@@ -36,7 +41,7 @@ def _files(paths: tuple[str, ...]) -> list[Path]:
 def read_kinds(path: str) -> dict[str, str]:
     """herdtools7 kinds.txt: ``NAME KIND`` per line; '#' starts a comment."""
     kinds: dict[str, str] = {}
-    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(read_text(path, "kinds").splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
@@ -56,17 +61,28 @@ def read_kinds(path: str) -> dict[str, str]:
 @click.option("--herd", "herd_format", is_flag=True, help="print herd7-style result blocks")
 @click.option("--explain", is_flag=True, help="draw one witnessing execution (Graphviz dot; SVG with -o x.svg)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="with --explain: write the dot or SVG here")
+@click.option("--timeout", type=click.FloatRange(0.01, 86400), default=DEFAULT_TIMEOUT, show_default=True,
+              help="seconds per test; a test that runs out is reported Unknown")
+@click.option("--max-steps", type=click.IntRange(1, 10**12), default=DEFAULT_MAX_STEPS, show_default=True,
+              help="candidate executions and partial candidates per test; past it the test is Unknown")
 def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, herd_format: bool, explain: bool,
-               output: str | None) -> int:
-    """Run AArch64 litmus tests (files or directories) and report their kinds."""
+               output: str | None, timeout: float, max_steps: int) -> int:
+    """Run AArch64 litmus tests (files or directories) and report their kinds.
+
+    Exit status: 0 every test ran (and matched --kinds); 1 a kind differs from --kinds; 2 bad input;
+    3 a test hit --timeout or --max-steps (its kind is Unknown, with the reason).
+    """
     files = _files(paths)
     if explain:
-        return _explain(files, output)
+        return _explain(files, output, Budget(timeout=timeout, max_steps=max_steps))
     kinds = read_kinds(kinds_file) if kinds_file else {}
     results: list[tuple[Path, Result]] = []
-    for path in files:
-        test = parse_file(path)
-        results.append((path, run_test(test)))
+    with _Progress(len(files)) as progress:
+        for path in files:
+            test = parse_file(path)
+            progress.test(test.name)
+            results.append((path, run_test(test, budget=Budget(timeout=timeout, max_steps=max_steps,
+                                                              progress=progress.steps))))
     mismatches = [r for _, r in results if r.name in kinds and kinds[r.name] != r.kind]
     missing = [r.name for _, r in results if kinds and r.name not in kinds]
     if as_json:
@@ -83,24 +99,73 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
             click.echo(result.herd_text())
     else:
         table = Table(title=f"{len(results)} litmus tests")
-        for column in ("test", "kind", "witnesses +/-", "expected", "why allowed (device tests)"):
+        for column in ("test", "kind", "witnesses +/-", "expected", "why allowed (device tests), or why unknown"):
             table.add_column(column, overflow="fold")
         for _, result in results:
             expected = kinds.get(result.name, "")
             mark = "" if not expected or expected == result.kind else " MISMATCH"
             table.add_row(result.name, result.kind + mark, f"{result.positive}/{result.negative}", expected,
-                          "\n".join(result.reasons))
+                          result.reason or "\n".join(result.reasons))
         console(min_width=120).print(table)
     if missing:
         click.echo(f"memattr: note: not in {kinds_file}: {', '.join(missing)}", err=True)
+    unknown = [r for _, r in results if r.status != "ok"]
+    for result in unknown:
+        click.echo(f"memattr: {result.name}: Unknown: {result.reason}", err=True)
+    if unknown:
+        return 3
     return 1 if mismatches else 0
 
 
-def _explain(files: list[Path], output: str | None) -> int:
+class _Progress:
+    """Progress on standard error, only once a run has taken a second and only on a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = -1
+        self.name = ""
+        self.started = time.monotonic()
+        self.bar: Progress | None = None
+        self.task = None
+        self.enabled = sys.stderr.isatty()
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def test(self, name: str) -> None:
+        self.done += 1
+        self.name = name
+        self._show(0)
+
+    def steps(self, steps: int, elapsed: float) -> None:
+        self._show(steps)
+
+    def _show(self, steps: int) -> None:
+        if not self.enabled or time.monotonic() - self.started < 1.0:
+            return
+        if self.bar is None:
+            err = console()
+            err.stderr = True
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("", total=self.total)
+        self.bar.update(self.task, completed=self.done,  # type: ignore[arg-type]
+                        description=f"{self.name}: {steps:,} candidate steps")
+
+
+def _explain(files: list[Path], output: str | None, budget: Budget) -> int:
     if len(files) != 1:
         raise click.UsageError("--explain takes exactly one litmus file")
     test = parse_file(files[0])
-    result = run_test(test)
+    result = run_test(test, budget=budget)
+    if result.status != "ok":
+        click.echo(f"memattr: {result.name}: Unknown: {result.reason}", err=True)
+        return 3
     if result.witness is None:
         raise MemattrError(f"{test.name}: no execution satisfies the condition ({result.kind}); nothing to draw",
                            source=str(files[0]))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from memattr.errors import MemattrError
+from memattr.litmus.limits import Budget, LimitReached, limited, tick
 from memattr.litmus.ast import And, Atom, Const, LitmusTest, Not, Or, Prop
 from memattr.litmus.model import Execution, Relations, acyclic, check, union
 from memattr.litmus.semantics import Event, Path, thread_paths
@@ -26,9 +27,13 @@ class Result:
     witness: tuple[Execution, Relations] | None = None
     reasons: tuple[str, ...] = ()
     executions: int = 0
+    status: str = "ok"  # "unknown": a limit stopped the test before its verdict (see ``reason``)
+    reason: str | None = None
 
     @property
     def observation(self) -> str:
+        if self.status != "ok":
+            return "Unknown"
         if self.positive == 0:
             return "Never"
         if self.negative == 0:
@@ -37,6 +42,8 @@ class Result:
 
     @property
     def kind(self) -> str:
+        if self.status != "ok":
+            return "Unknown"
         return {"Never": "Forbidden", "Always": "Required", "Sometimes": "Allowed"}[self.observation]
 
     @property
@@ -50,6 +57,8 @@ class Result:
         return self.negative == 0
 
     def herd_text(self) -> str:
+        if self.status != "ok":
+            return f"Test {self.name} Unknown\nReason {self.reason}\nTime {self.name} {self.time_s:.2f}\n"
         lines = [f"Test {self.name} {'Required' if self.condition.startswith('forall') else 'Allowed'}",
                  f"States {len(self.states)}"]
         for state in sorted(self.states):
@@ -65,6 +74,8 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "status": self.status,
+            "reason": self.reason,
             "kind": self.kind,
             "observation": self.observation,
             "validated": self.validated,
@@ -128,8 +139,19 @@ def condition_text(test: LitmusTest) -> str:
     return f"{test.condition.quantifier} {show(test.condition.prop)}"
 
 
-def run_test(test: LitmusTest, *, keep_witness: bool = True, limit: int = 2_000_000) -> Result:
+def run_test(test: LitmusTest, *, keep_witness: bool = True, budget: Budget | None = None) -> Result:
+    """Run one test; a test that reaches its budget comes back with ``status`` unknown and the reason."""
     start = time.perf_counter()
+    budget = budget or Budget()
+    try:
+        with limited(budget):
+            return _run_test(test, keep_witness, start)
+    except LimitReached as stop:
+        return Result(test.name, condition_text(test), {}, 0, 0, time.perf_counter() - start,
+                      executions=budget.steps, status="unknown", reason=stop.reason)
+
+
+def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
     paths = thread_paths(test)
     observed = _observed(test)
     locations = test.memory_locations
@@ -141,9 +163,6 @@ def run_test(test: LitmusTest, *, keep_witness: bool = True, limit: int = 2_000_
     for combo in itertools.product(*paths):
         for execution in _executions(test, combo, locations, memtype, peripheral):
             executions += 1
-            if executions > limit:
-                raise MemattrError(f"{test.name}: more than {limit} candidate executions", source=test.source,
-                                   line=1, expected="a smaller test")
             ok, relations, _ = check(execution)
             if not ok:
                 continue
@@ -219,9 +238,11 @@ def _executions(test: LitmusTest, combo: tuple[Path, ...], locations: tuple[str,
             return
         po_loc = frozenset(p for p in po_frozen if events[p[0]].loc == loc and events[p[1]].loc == loc)
         for order in itertools.permutations(others):
+            tick()
             chain = [init, *order]
             co = frozenset((chain[i], chain[j]) for i in range(len(chain)) for j in range(i + 1, len(chain)))
             for pick in itertools.product(*sources):
+                tick()
                 rf = frozenset(zip(pick, reads))
                 inverse = {r: w for w, r in rf}
                 fr = frozenset((r, w2) for r, w in inverse.items() for (w1, w2) in co if w1 == w)
@@ -231,6 +252,7 @@ def _executions(test: LitmusTest, combo: tuple[Path, ...], locations: tuple[str,
             return
         per_location.append(choices)
     for pick in itertools.product(*per_location):
+        tick()
         rf = union(*(c[0] for c in pick))
         co = union(*(c[1] for c in pick))
         yield Execution(events, po_frozen, rf, co, frozenset(addr), frozenset(data), frozenset(ctrl),

@@ -11,6 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from memattr.errors import MemattrError
+from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg
 from memattr.litmus.parser import AMOS, LOADS, STADDS, STORE_EXCL, STORES
 
@@ -168,6 +169,7 @@ class ThreadRunner:
 
     def _run(self, state: _State, out: list[Path]) -> None:
         while True:
+            tick()
             if state.pc >= len(self.code):
                 out.append(Path(self.thread, tuple(state.events), frozenset(state.addr), frozenset(state.data),
                                 frozenset(state.ctrl), frozenset(state.rmw), tuple(sorted(state.regs.items()))))
