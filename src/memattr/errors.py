@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class MemattrError(Exception):
     """Bad input: what was wrong, where (file and line when known), and what was expected.
@@ -22,15 +24,17 @@ class MemattrError(Exception):
         where = ""
         if self.source is not None:
             where = f"{self.source}:{self.line}: " if self.line is not None else f"{self.source}: "
-        text = self.message if self.verbatim else _words(self.message)
+        text = self.message if self.verbatim else one_line(self.message)
         if self.expected:
-            text += f" (expected {_words(self.expected)})"
+            text += f" (expected {one_line(self.expected)})"
         return " ".join(f"{where}{text}".replace("\r", " ").split("\n"))
 
 
-def _words(text: str) -> str:
+def one_line(text: str) -> str:
+    """``text`` on one line, each quoted piece of input cut to about 80 characters."""
     # No quoted piece of input longer than about 80 characters (the file name in ``where`` stays whole).
-    return " ".join(shorten(word) for word in text.replace("\r", " ").replace("\n", " ").split(" "))
+    words = re.sub(r"\s{4,}", "   ", text.replace("\r", " ").replace("\n", " ")).split(" ")
+    return " ".join(shorten(word) for word in words)
 
 
 QUOTE_LIMIT = 80

@@ -41,6 +41,9 @@ def load_config(path: str | Path) -> RuleConfig:
     text = read_text(path, "rules")
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise MemattrError("arrays or tables nested too deeply", source=source,
+                           expected="[rules.ID] tables with enabled/severity keys") from None
     except tomllib.TOMLDecodeError as error:
         # Python 3.11's TOMLDecodeError carries the position only in its message: "... (at line N, column M)".
         found = re.search(r"\(at line (\d+)", str(error))
@@ -48,10 +51,12 @@ def load_config(path: str | Path) -> RuleConfig:
         message = str(error).split(" (at ")[0]
         raise MemattrError(f"invalid TOML: {message}", source=source, line=line,
                            expected="[rules.ID] tables with enabled/severity keys") from None
-    where = key_lines(text)
+    where: dict[tuple[str, ...], int] = {}
 
     def line_of(*key: str) -> int | None:
-        # The line that defines this key, else its nearest enclosing table.
+        # The line that defines this key, else its nearest enclosing table (worked out only on error).
+        if not where:
+            where.update(key_lines(text))
         for depth in range(len(key), 0, -1):
             if key[:depth] in where:
                 return where[key[:depth]]
@@ -129,7 +134,9 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
             lines.setdefault(key[:size], number)
         value = value.strip()
         if value.startswith("{"):
-            for inner_key in re.findall(r"([A-Za-z0-9_\-\"'.]+)\s*=", value):
+            inner_keys = [re.search(r"([A-Za-z0-9_\-\"'.]+)\s*$", value[max(0, at - 200):at])
+                          for at in (m.start() for m in re.finditer("=", value))]
+            for inner_key in (m.group(1) for m in inner_keys if m):
                 path = key + _key_path(inner_key)
                 for size in range(len(key) + 1, len(path) + 1):
                     lines.setdefault(path[:size], number)

@@ -63,6 +63,15 @@ def parse_file(path: str | Path) -> LitmusTest:
 
 
 def parse_litmus(text: str, source: str = "<litmus>") -> LitmusTest:
+    """Parse a test; every problem is one MemattrError naming the line."""
+    try:
+        return _parse_litmus(text, source)
+    except RecursionError:
+        raise MemattrError("expression nested too deeply", source=source,
+                           expected="a condition of ordinary depth") from None
+
+
+def _parse_litmus(text: str, source: str) -> LitmusTest:
     src = _Source(source)
     extension = " ".join(match.group(1) for match in _MEMATTR.finditer(text))
     # Blank out comments but keep line numbers.

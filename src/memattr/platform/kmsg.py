@@ -16,10 +16,11 @@ from memattr.errors import MemattrError
 from memattr.inputs import parse_int
 from memattr.platform.inventory import Bar
 
+# Possessive quantifiers: a garbled line of 100,000 hex digits must not backtrack quadratically.
 _LINE = re.compile(
     r"pci (?P<bdf>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): "
-    r"(?:reg 0x(?P<reg>[0-9a-f]+):|BAR (?P<bar>\d+):?)\s*(?:assigned )?"
-    r"\[(?P<space>mem|io)\s+(?P<start>0x[0-9a-f]+)-(?P<end>0x[0-9a-f]+)(?P<attrs>[^\]]*)\]"
+    r"(?:reg 0x(?P<reg>[0-9a-f]++):|BAR (?P<bar>\d++):?)\s*+(?:assigned )?"
+    r"\[(?P<space>mem|io)\s++(?P<start>0x[0-9a-f]++)-(?P<end>0x[0-9a-f]++)(?P<attrs>[^\]]*+)\]"
 )
 
 
