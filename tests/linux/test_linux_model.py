@@ -124,12 +124,18 @@ def test_ioremap_np_did_not_exist_before_5_13():
         trace(kernel=v("5.10"), region="pci-bar-prefetchable", guest_call="ioremap_np", fwb=False)
 
 
-def test_pkvm_host_stage2_keeps_the_host_types():
-    """pKVM's host stage 2 maps MMIO MT_S2_NORMAL without FWB: every host stage-1 type survives."""
-    from memattr.arch.combine import combine
-    from memattr.linux.kvm import PKVM_HOST_STAGE2
+@pytest.mark.parametrize("kernel,fwb,memattr", [("6.12", False, 0xF), ("6.12", True, 0xF), ("6.19", True, 0xF),
+                                                ("7.0", False, 0xF), ("7.0", True, 0x7)])
+def test_pkvm_host_stage2_keeps_the_host_types(kernel, fwb, memattr):
+    """pKVM's host stage 2 maps MMIO MT_S2_NORMAL without FWB (to v6.19) and MT_S2_FWB_AS_S1 with FWB (v7.0):
+    every host stage-1 type survives (Table D8-98; R_VRJSW for FWB 0b0111)."""
+    from memattr.arch.combine import Controls, combine
+    from memattr.linux.kvm import pkvm_host_stage2
 
+    row = pkvm_host_stage2(v(kernel))
+    use_fwb = fwb and row.fwb_used
+    assert row.memattr[fwb] == memattr
     for mt in ("MT_DEVICE_nGnRnE", "MT_DEVICE_nGnRE", "MT_NORMAL_NC", "MT_NORMAL"):
-        _, byte, memtype = mt_memtype(v("6.12"), mt)
-        result = combine(byte, PKVM_HOST_STAGE2["memattr"])
+        _, byte, memtype = mt_memtype(v(kernel), mt)
+        result = combine(byte, row.memattr[fwb], controls=Controls(fwb=use_fwb))
         assert result.memory_type == memtype.short_name

@@ -94,14 +94,21 @@ def audit_regions(
     policy: str | None = None,
     warnings: tuple[str, ...] = (),
     inputs: tuple[str, ...] = (),
+    dic: bool | None = None,
 ) -> AuditResult:
-    """Trace every region under the host's policy and run the enabled rules."""
+    """Trace every region under the host's policy and run the enabled rules.
+
+    ``dic`` (CTR_EL0.DIC) defaults to the boot log's answer, else present: it only matters to v6.17+
+    cacheable PFNMAP memory, and every FWB-capable server core seen reports it.
+    """
+    if dic is None:
+        dic = detection.dic if detection.dic is not None else True
     policy_name = policy or detection.policy.name
     kernel = detection.version
     results = []
     for region in regions:
         call = guest_call_for(region, guest_map)
-        traced = trace(region=region.kind, guest_call=call, fwb=fwb, kernel=_layout_kernel(kernel, region),
+        traced = trace(region=region.kind, guest_call=call, fwb=fwb, dic=dic, kernel=_layout_kernel(kernel, region),
                        policy=policy_name)
         subject = Subject(
             region=region, guest_call=call, fwb=fwb, stage2=traced.stage2, effective=traced.effective,
@@ -121,7 +128,7 @@ def audit_regions(
 
 
 def _layout_kernel(kernel: KernelVersion | None, region: AuditRegion) -> KernelVersion | None:
-    # nvgrace-gpu exists from v6.10: an older (backported) host is modelled with the v6.10 driver.
-    if region.coherent and kernel is not None and kernel < KernelVersion(6, 10):
-        return KernelVersion(6, 10)
+    # nvgrace-gpu exists from v6.9 (701ab935859f): an older (backported) host is modelled with the v6.9 driver.
+    if region.coherent and kernel is not None and kernel < KernelVersion(6, 9):
+        return KernelVersion(6, 9)
     return kernel

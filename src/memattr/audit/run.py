@@ -28,6 +28,7 @@ class AuditRequest:
     fwb: bool | None = None  # None: from the evidence (boot log), else False with a warning
     guest_map: str = "auto"
     config: RuleConfig = RuleConfig()
+    dic: bool | None = None  # None: from the boot log, else present
 
 
 def audit_host(directory: str | os.PathLike[str] | None, request: AuditRequest,
@@ -44,7 +45,7 @@ def audit_host(directory: str | os.PathLike[str] | None, request: AuditRequest,
     if fwb is None:
         fwb = bool(detection.fwb)
     return audit_regions(inventory.name, regions_of(inventory), detection=detection, fwb=fwb,
-                         guest_map=request.guest_map, config=request.config, policy=request.policy,
+                         guest_map=request.guest_map, config=request.config, policy=request.policy, dic=request.dic,
                          warnings=tuple(warnings), inputs=inventory.inputs)
 
 

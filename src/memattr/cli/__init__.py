@@ -14,7 +14,7 @@ import sys
 import click
 
 from memattr import __version__
-from memattr.errors import MemattrError
+from memattr.errors import MemattrError, one_line
 
 
 # Which module defines each command: a module is imported only when one of its commands runs, so
@@ -22,7 +22,7 @@ from memattr.errors import MemattrError
 COMMAND_MODULES = {
     "decode": "arch_cmds", "combine": "arch_cmds", "table": "arch_cmds",
     "demo": "demo_cmds",
-    "trace": "linux_cmds", "policies": "linux_cmds",
+    "trace": "linux_cmds", "policies": "linux_cmds", "facts": "linux_cmds",
     "audit": "audit_cmds", "inventory": "audit_cmds", "collect": "audit_cmds",
     "litmus": "litmus_cmds",
 }
@@ -87,6 +87,9 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         click.echo("memattr: interrupted", err=True)
         return 130
+    except RecursionError:
+        click.echo("memattr: error: input nested too deeply (expected ordinary nesting)", err=True)
+        return 2
     except MemattrError as error:
         click.echo(f"memattr: error: {error}", err=True)
         return 2
@@ -95,7 +98,7 @@ def _main(argv: list[str] | None) -> int:
         return 130
     except click.ClickException as error:
         # Usage errors: one line naming the offending parameter and what was expected.
-        click.echo(f"memattr: error: {' '.join(error.format_message().split())}", err=True)
+        click.echo(f"memattr: error: {one_line(' '.join(error.format_message().split()))}", err=True)
         return 2 if isinstance(error, click.UsageError) else error.exit_code
     except BrokenPipeError:
         return 0

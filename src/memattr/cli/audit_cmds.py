@@ -41,11 +41,11 @@ def _file_options(function):  # type: ignore[no-untyped-def]
 
 
 def _request(kernel: str | None, policy: str | None, fwb: bool | None, guest_map: str,
-             rules: str | None) -> AuditRequest:
+             rules: str | None, dic: bool | None = None) -> AuditRequest:
     if policy is not None and policy not in POLICY_NAMES:
         raise click.BadParameter(f"{policy!r} is not one of {', '.join(POLICY_NAMES)}", param_hint="--policy")
     config = load_config(rules) if rules else RuleConfig()
-    return AuditRequest(kernel=kernel, policy=policy, fwb=fwb, guest_map=guest_map, config=config)
+    return AuditRequest(kernel=kernel, policy=policy, fwb=fwb, guest_map=guest_map, config=config, dic=dic)
 
 
 def _exit_code(counts_at_or_above: int, fail_on: str) -> int:
@@ -58,6 +58,8 @@ def _exit_code(counts_at_or_above: int, fail_on: str) -> int:
 @click.option("--kernel", help="kernel version, overriding the collected uname -r (e.g. 6.9)")
 @click.option("--policy", help=f"force a KVM policy: {', '.join(POLICY_NAMES)}")
 @click.option("--fwb/--no-fwb", default=None, help="FEAT_S2FWB present (default: from the boot log)")
+@click.option("--dic/--no-dic", default=None,
+              help="CTR_EL0.DIC present (default: from the boot log, else present)")
 @click.option("--guest-map", type=click.Choice(list(GUEST_MAPS)), default="auto", show_default=True,
               help="what the guest driver maps regions with (auto: what Linux drivers do)")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
@@ -71,7 +73,8 @@ def _exit_code(counts_at_or_above: int, fail_on: str) -> int:
 @click.option("--host-timeout", type=click.FloatRange(0.1, 86400), default=DEFAULT_HOST_TIMEOUT, show_default=True,
               help="with --fleet: seconds one host may take before it is reported as failed")
 @click.option("--json", "as_json", is_flag=True, help="same as --format json")
-def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb: bool | None, guest_map: str,
+def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb: bool | None, dic: bool | None,
+              guest_map: str,
               fmt: str, output: str | None, fail_on: str, rules: str | None, fleet: str | None, jobs: int,
               host_timeout: float, as_json: bool, **files: str | None) -> int:
     """Audit a host (a directory from `memattr collect`, or files given one by one) or a fleet.
@@ -81,7 +84,7 @@ def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb
     """
     if as_json:
         fmt = "json"
-    request = _request(kernel, policy, fwb, guest_map, rules)
+    request = _request(kernel, policy, fwb, guest_map, rules, dic)
     overrides = {key[len("file_"):]: value for key, value in files.items() if value}
     if fleet:
         if input_dir or overrides:

@@ -16,7 +16,7 @@ from memattr.arch.combine import Controls, combine
 from memattr.arch.memtypes import MemoryType, Normal
 from memattr.arch.properties import properties_of
 from memattr.errors import MemattrError, find_named
-from memattr.linux.kvm import S2_SHAREABILITY, Fault, Policy, policy_for_version, policy_named
+from memattr.linux.kvm import S2_SHAREABILITY, Fault, Policy, policy_for_version, policy_named, stage2_fault_path
 from memattr.linux.layout import mair_el1, mapping_call, mt_memtype
 from memattr.linux.version import KernelVersion, v
 
@@ -34,15 +34,30 @@ class RegionKind:
 
 @dataclass(frozen=True, slots=True)
 class VmmDriver:
-    """How a host driver exposes a region to the VMM through mmap: pgprot and VMA flags."""
+    """How a host driver exposes a region to the VMM through mmap: pgprot and VMA flags.
+
+    ``since`` is None for a driver that exists only as a posted patch series (``status`` "proposal"):
+    it is traced only when the caller asks for proposals.  ``sources`` cites the code per version,
+    since files and functions moved.
+    """
 
     name: str
     pgprot: str
-    flags: tuple[tuple[str, KernelVersion], ...]  # (flag, kernel version that started setting it)
+    flags: tuple[tuple[str, KernelVersion | None], ...]  # (flag, kernel version that started setting it)
     host_alias: str | None  # the host kernel's own mapping of the region, if the driver makes one
     host_alias_when: str
-    since: KernelVersion
-    source: str
+    since: KernelVersion | None
+    sources: tuple[tuple[KernelVersion, str], ...]
+    status: str = "confirmed"
+    note: str = ""
+
+    def source_at(self, version: KernelVersion) -> str:
+        rows = [text for since, text in self.sources if since <= version] or [self.sources[0][1]]
+        return rows[-1]
+
+    @property
+    def source(self) -> str:
+        return self.sources[-1][1]
 
 
 VM_BASE = ("VM_IO", "VM_PFNMAP", "VM_DONTEXPAND", "VM_DONTDUMP")
@@ -53,43 +68,76 @@ DRIVERS: tuple[VmmDriver, ...] = (
         tuple((flag, v("5.4")) for flag in VM_BASE) + (("VM_ALLOW_ANY_UNCACHED", v("6.9")),),
         "ioremap", "only when the VMM uses read()/write() on the region (vfio_pci_core_setup_barmap -> pci_iomap)",
         v("5.4"),
-        "drivers/vfio/pci/vfio_pci_core.c vfio_pci_core_mmap(): pgprot_noncached(vma->vm_page_prot), "
-        "vm_flags_set(VM_ALLOW_ANY_UNCACHED (v6.9) | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP)",
+        ((v("5.4"), "drivers/vfio/pci/vfio_pci.c vfio_pci_mmap(): pgprot_noncached(vma->vm_page_prot), "
+                    "VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP"),
+         (v("5.15"), "drivers/vfio/pci/vfio_pci_core.c vfio_pci_core_mmap() (the vfio_pci_core.c split, "
+                     "ff53edf6d6ab, v5.15): pgprot_noncached, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP"),
+         (v("6.9"), "drivers/vfio/pci/vfio_pci_core.c vfio_pci_core_mmap(): pgprot_noncached, "
+                    "vm_flags_set(VM_ALLOW_ANY_UNCACHED | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP) "
+                    "(a39d3a966a09 'vfio: Convey kvm that the vfio-pci device is wc safe', v6.9)")),
     ),
     VmmDriver(
         "vfio-platform", "pgprot_noncached", tuple((flag, v("5.4")) for flag in VM_BASE),
         "ioremap", "only when the VMM uses read()/write() on the region (vfio_platform_regions_init ioremap)",
         v("5.4"),
-        "drivers/vfio/platform/vfio_platform_common.c vfio_platform_mmap_mmio(): pgprot_noncached; it never "
-        "sets VM_ALLOW_ANY_UNCACHED",
+        ((v("5.4"), "drivers/vfio/platform/vfio_platform_common.c vfio_platform_mmap_mmio(): pgprot_noncached; "
+                    "it never sets VM_ALLOW_ANY_UNCACHED"),),
+        status="inferred", note="read in v6.x; the 'never sets VM_ALLOW_ANY_UNCACHED' part follows from "
+                                "a39d3a966a09 touching only vfio_pci_core_mmap()",
     ),
     VmmDriver(
         "nvgrace-gpu-usemem", "pgprot_cached",
-        tuple((flag, v("6.10")) for flag in VM_BASE + ("VM_ALLOW_ANY_UNCACHED",)),
-        "memremap_wb", "only when the VMM uses read()/write() (nvgrace_gpu_map_device_mem memremap WB)",
-        v("6.10"),
-        "drivers/vfio/pci/nvgrace-gpu/main.c nvgrace_gpu_mmap() (v6.10, 'vfio/nvgrace-gpu: Convey kvm to map "
-        "device memory region as noncached' sets VM_ALLOW_ANY_UNCACHED): the usemem region keeps a cacheable "
-        "vm_page_prot (coherent GPU memory)",
+        tuple((flag, v("6.9")) for flag in VM_BASE),
+        "memremap_wb", "only when the VMM uses read()/write() (nvgrace_gpu_map_device_mem(): memremap MEMREMAP_WB)",
+        v("6.9"),
+        ((v("6.9"), "drivers/vfio/pci/nvgrace-gpu/main.c nvgrace_gpu_mmap() (701ab935859f 'vfio/nvgrace-gpu: Add "
+                    "vfio pci variant module for grace hopper', v6.9): the usemem region (BAR4) keeps the VMA's "
+                    "default cacheable vm_page_prot and gets no VM_ALLOW_ANY_UNCACHED (81617c17bf58 sets that flag "
+                    "for resmem only); remap_pfn_range() adds VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP"),),
     ),
     VmmDriver(
         "nvgrace-gpu-resmem", "pgprot_writecombine",
-        tuple((flag, v("6.10")) for flag in VM_BASE) + (("VM_ALLOW_ANY_UNCACHED", v("6.10")),),
-        "memremap_wc", "only when the VMM uses read()/write()",
-        v("6.10"),
-        "drivers/vfio/pci/nvgrace-gpu/main.c nvgrace_gpu_mmap(): the resmem region is pgprot_writecombine",
+        tuple((flag, v("6.9")) for flag in VM_BASE) + (("VM_ALLOW_ANY_UNCACHED", v("6.9")),),
+        "ioremap_wc", "only when the VMM uses read()/write() (nvgrace_gpu_map_device_mem(): ioremap_wc)",
+        v("6.9"),
+        ((v("6.9"), "drivers/vfio/pci/nvgrace-gpu/main.c nvgrace_gpu_mmap(): the resmem region (BAR2) is "
+                    "pgprot_writecombine with VM_ALLOW_ANY_UNCACHED (81617c17bf58 'vfio/nvgrace-gpu: Convey kvm "
+                    "to map device memory region as noncached', v6.9)"),),
     ),
     VmmDriver(
         "sysfs-resource", "pgprot_device", tuple((flag, v("5.4")) for flag in ("VM_IO", "VM_PFNMAP")),
         None, "", v("5.4"),
-        "drivers/pci/pci-sysfs.c pci_mmap_resource_uc() -> pci_mmap_resource_range(pci_mmap_mem, write_combine=0): "
-        "pgprot_device",
+        ((v("5.4"), "drivers/pci/pci-sysfs.c pci_mmap_resource_uc() -> drivers/pci/mmap.c "
+                    "pci_mmap_resource_range(write_combine=0): pgprot_device"),),
+        status="inferred", note="pci_mmap_resource_range() read in v6.x drivers/pci/mmap.c; that file dates from "
+                                "v4.12 ('PCI: Add pci_mmap_resource_range() and use it for ARM64'), not checked "
+                                "against a tag",
     ),
     VmmDriver(
         "sysfs-resource-wc", "pgprot_writecombine", tuple((flag, v("5.4")) for flag in ("VM_IO", "VM_PFNMAP")),
         None, "", v("5.4"),
-        "drivers/pci/pci-sysfs.c pci_mmap_resource_wc(): resourceN_wc exists only for prefetchable BARs, "
-        "pgprot_writecombine",
+        ((v("5.4"), "drivers/pci/pci-sysfs.c pci_create_resource_files(): resourceN_wc exists only when "
+                    "arch_can_pci_mmap_wc() and the BAR is IORESOURCE_PREFETCH; pci_mmap_resource_wc() -> "
+                    "drivers/pci/mmap.c pci_mmap_resource_range(write_combine=1): pgprot_writecombine"),),
+    ),
+    VmmDriver(
+        "vfio-pci-dmabuf", "pgprot_noncached",
+        tuple((flag, None) for flag in ("VM_ALLOW_ANY_UNCACHED",) + VM_BASE),
+        None, "", None,
+        ((v("7.0"), "proposed: '[PATCH v3 7/9] vfio/pci: Support mmap() of a VFIO DMABUF' (Matt Evans, "
+                    "2026-06-10), vfio_pci_dma_buf_mmap(): pgprot_noncached, VM_ALLOW_ANY_UNCACHED | VM_IO | "
+                    "VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP; the dma-buf export itself (5d74781ebc86 'vfio/pci: "
+                    "Add dma-buf export support for MMIO regions') is mainline without an mmap"),),
+        status="proposal", note="not merged in any release found (as of 2026-11)",
+    ),
+    VmmDriver(
+        "vfio-pci-dmabuf-wc", "pgprot_writecombine",
+        tuple((flag, None) for flag in ("VM_ALLOW_ANY_UNCACHED",) + VM_BASE),
+        None, "", None,
+        ((v("7.0"), "proposed: '[RFC PATCH 6/7] vfio/pci: Add mmap() attributes to DMABUF feature' (Matt Evans, "
+                    "2026-02-26): VFIO_DEVICE_FEATURE_DMA_BUF_ATTR_WC makes vfio_pci_dma_buf_mmap() use "
+                    "pgprot_writecombine (still VM_ALLOW_ANY_UNCACHED)"),),
+        status="proposal", note="an RFC, not merged in any release found (as of 2026-11)",
     ),
 )
 
@@ -101,6 +149,10 @@ REGION_KINDS: tuple[RegionKind, ...] = (
                "vfio-platform"),
     RegionKind("coherent-device-memory", "cache-coherent device memory (nvgrace-gpu usemem class)", True, True,
                False, False, "nvgrace-gpu-usemem"),
+    RegionKind("device-reserved-memory", "device memory the driver maps write-combining (nvgrace-gpu resmem class)",
+               True, True, False, False, "nvgrace-gpu-resmem"),
+    RegionKind("dma-buf", "a PCIe BAR slice exported as a vfio dma-buf and mmapped (proposed)", True, True, False,
+               False, "vfio-pci-dmabuf"),
     RegionKind("ram", "ordinary RAM (guest memory)", False, False, False, True, "anonymous"),
 )
 
@@ -142,6 +194,7 @@ class Trace:
     region: RegionKind
     guest_call: str
     fwb: bool
+    dic: bool
     vma_flags: tuple[str, ...]
     vma_pgprot: str
     stage2: dict[str, Any]
@@ -158,6 +211,7 @@ class Trace:
             "region": self.region.name,
             "guest": self.guest_call,
             "fwb": self.fwb,
+            "dic": self.dic,
             "vma": {"pgprot": self.vma_pgprot, "flags": list(self.vma_flags)},
             "stage2": self.stage2,
             "effective": self.effective,
@@ -183,6 +237,8 @@ def trace(
     policy: str | None = None,
     guest_kernel: KernelVersion | None = None,
     driver: str | None = None,
+    dic: bool = True,
+    proposed: bool = False,
 ) -> Trace:
     """Follow a page of ``region`` through its driver, KVM's stage 2 and the guest's ``guest_call``.
 
@@ -210,7 +266,7 @@ def trace(
     vma_pgprot = "anonymous"
     if kind.system_ram:
         fault = Fault(pfn_is_memory=True, vma_flags=frozenset(), vma_cacheable=True, vma_pgprot="pgprot_cached",
-                      fwb=fwb, region_is_pci=False)
+                      fwb=fwb, cache_dic=dic, region_is_pci=False)
         aliases.append(Alias("host kernel", "linear map", "Normal-iWB-oWB",
                              mt_memtype(host_kernel, "MT_NORMAL")[2], "arch/arm64/mm/mmu.c map_mem()"))
         aliases.append(Alias("VMM", "anonymous guest memory", "Normal-iWB-oWB",
@@ -219,10 +275,18 @@ def trace(
         vmm = driver_named(driver or kind.driver)
         # A distribution kernel found to run a newer policy (a backport) carries that change's driver side too.
         driver_kernel = max(host_kernel, chosen.since) if chosen.since else host_kernel
-        if driver_kernel < vmm.since:
+        if vmm.since is None:
+            if not proposed:
+                raise MemattrError(f"{vmm.name} exists only as a posted patch series ({vmm.note})",
+                                   expected="--proposed to trace unmerged proposals")
+            if driver_kernel < v("6.9"):
+                raise MemattrError(f"{vmm.name} relies on VM_ALLOW_ANY_UNCACHED (v6.9)",
+                                   expected="--kernel 6.9 or later")
+        elif driver_kernel < vmm.since:
             raise MemattrError(f"{vmm.name} does not exist before kernel {vmm.since} (asked for {driver_kernel})",
                                expected=f"--kernel {vmm.since} or later")
-        vma_flags = tuple(flag for flag, since in vmm.flags if since <= driver_kernel)
+        vma_flags = tuple(flag for flag, since in vmm.flags if since is None or since <= driver_kernel)
+        vmm_cite = vmm.source_at(driver_kernel)
         vma_pgprot = vmm.pgprot
         vmm_type, vmm_source = _host_memtype(vmm.pgprot, host_kernel)
         if vmm.host_alias:
@@ -230,14 +294,18 @@ def trace(
             aliases.append(Alias(f"host kernel ({vmm.name})", vmm.host_alias, host_type.short_name, host_type,
                                  host_source, vmm.host_alias_when))
         aliases.append(Alias(f"VMM (mmap of {vmm.name})", vmm.pgprot, vmm_type.short_name, vmm_type,
-                             f"{vmm.source}; {vmm_source}"))
-        explain("vmm-mapping", vmm.source,
+                             f"{vmm_cite}; {vmm_source}"))
+        explain("vmm-mapping", vmm_cite,
                 f"{vmm.name} maps the region into the VMM with {vmm.pgprot} ({vmm_type.short_name}), VMA flags "
                 f"{' | '.join(vma_flags)}")
         fault = Fault(pfn_is_memory=False, vma_flags=frozenset(vma_flags),
-                      vma_cacheable=vmm.pgprot == "pgprot_cached", vma_pgprot=vmm.pgprot, fwb=fwb,
+                      vma_cacheable=vmm.pgprot == "pgprot_cached", vma_pgprot=vmm.pgprot, fwb=fwb, cache_dic=dic,
                       region_is_pci=kind.pci)
     decision = chosen.decide(fault)
+    if chosen.upstream:
+        path, path_status, _ = stage2_fault_path(host_kernel)
+        explain("stage2-code", path, f"in kernel {host_kernel} the stage-2 attribute is chosen in {path.split(':')[0]}"
+                                     + ("" if path_status == "confirmed" else f" ({path_status})"))
     for reason in decision.reasons:
         explain("stage2", chosen.source, reason)
     guest_mapping = mapping_call(guest_call, guest_kernel)
@@ -248,7 +316,8 @@ def trace(
             f"({guest_s1.short_name})")
     hazards: list[str] = []
     if decision.refused:
-        stage2 = {"prot": None, "memattr": None, "memory_type": None, "refused": decision.refused}
+        stage2 = {"prot": None, "memattr": None, "memory_type": None, "refused": decision.refused,
+                  "refused_at": decision.refused_at}
         effective = {"memory_type": None, "refused": decision.refused}
         hazards.append(f"refused: {decision.refused}")
     else:
@@ -272,7 +341,7 @@ def trace(
         aliases.append(Alias("guest", f"{guest_call} (stage 1 {s1_byte:#04x}) + stage 2 {decision.memattr:#06b}",
                              memtype.short_name, memtype, "memattr.arch.combine"))
         hazards += _hazards(kind, memtype, aliases, guest_call)
-    return Trace(host_kernel, chosen, kind, guest_call, fwb, vma_flags, vma_pgprot, stage2, effective,
+    return Trace(host_kernel, chosen, kind, guest_call, fwb, dic, vma_flags, vma_pgprot, stage2, effective,
                  tuple(aliases), tuple(explanation), tuple(hazards))
 
 

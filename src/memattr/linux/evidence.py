@@ -52,13 +52,16 @@ MARKERS: tuple[Marker, ...] = (
     Marker(
         "nvgrace-gpu", "allow-any-uncached",
         config=("CONFIG_NVGRACE_GPU_VFIO_PCI",), modules=("nvgrace_gpu_vfio_pci",),
-        source="drivers/vfio/pci/nvgrace-gpu (v6.10) relies on VM_ALLOW_ANY_UNCACHED (v6.9) for its resmem region, "
-               "so a kernel that ships it carries the v6.9 stage-2 change",
+        source="drivers/vfio/pci/nvgrace-gpu (701ab935859f, v6.9) sets VM_ALLOW_ANY_UNCACHED on its resmem region "
+               "(81617c17bf58, v6.9), which only means something with the v6.9 stage-2 change "
+               "(8c47ce3e1d2c), so a kernel that ships the driver carries that change",
     ),
 )
 
-# Boot-log lines printed by arch/arm64/kernel/cpufeature.c for the capabilities that matter here.
+# Boot-log lines printed by arch/arm64/kernel/cpufeature.c ("CPU features: detected: <desc>") for the
+# capabilities that matter here: ARM64_HAS_STAGE2_FWB, ARM64_HAS_CACHE_DIC, ARM64_MTE.
 FWB_LINE = "Stage-2 Force Write-Back"
+DIC_LINE = "Instruction cache invalidation not required for I/D coherence"
 MTE_LINE = "Memory Tagging Extension"
 
 
@@ -70,10 +73,12 @@ class Detection:
     fwb: bool | None  # None: not known from the evidence
     mte: bool | None
     warnings: tuple[str, ...] = ()
+    dic: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"policy": self.policy.name, "version": str(self.version) if self.version else None,
-                "fwb": self.fwb, "mte": self.mte, "reasons": list(self.reasons), "warnings": list(self.warnings)}
+                "fwb": self.fwb, "dic": self.dic, "mte": self.mte, "reasons": list(self.reasons),
+                "warnings": list(self.warnings)}
 
 
 def _rank(policy: Policy) -> int:
@@ -103,10 +108,11 @@ def detect_policy(evidence: Evidence) -> Detection:
         else:
             reasons.append(f"{marker.name} ({', '.join(hits)}) agrees with {policy.name}")
     fwb = _capability(evidence, FWB_LINE)
+    dic = _capability(evidence, DIC_LINE)
     mte = _capability(evidence, MTE_LINE)
     if fwb is None:
         warnings.append("FEAT_S2FWB unknown (no boot log with the CPU features line); pass --fwb/--no-fwb")
-    return Detection(policy, version, tuple(reasons), fwb, mte, tuple(warnings))
+    return Detection(policy, version, tuple(reasons), fwb, mte, tuple(warnings), dic)
 
 
 def _capability(evidence: Evidence, text: str) -> bool | None:

@@ -14,7 +14,10 @@ from memattr.arch.memtypes import MemoryType
 from memattr.errors import MemattrError
 from memattr.linux.version import KernelVersion, v
 
-# MAIR_ATTR_* bytes: arch/arm64/include/asm/sysreg.h (identical v5.4 .. v6.18).
+# MAIR_ATTR_* bytes: arch/arm64/include/asm/sysreg.h.  The values never changed; MAIR_ATTR_DEVICE_GRE and
+# MAIR_ATTR_NORMAL_WT were removed with their MT_* indexes in v5.14 (sysreg.h of v6.x, read, defines only
+# DEVICE_nGnRnE, DEVICE_nGnRE, NORMAL_NC, NORMAL_TAGGED and NORMAL).
+MAIR_ATTR_UNTIL = {"DEVICE_GRE": "5.13", "NORMAL_WT": "5.13"}
 MAIR_ATTR = {
     "DEVICE_nGnRnE": 0x00,
     "DEVICE_nGnRE": 0x04,
@@ -69,7 +72,7 @@ LAYOUTS: tuple[Layout, ...] = (
 )
 
 OLDEST = v("5.4")
-NEWEST = v("6.18")
+NEWEST = v("7.0")  # the v5.14 layout is unchanged to v7.0 (asm/memory.h of the v7.0 merge window, read)
 
 
 def check_version(version: KernelVersion) -> KernelVersion:
@@ -122,28 +125,40 @@ class MappingCall:
     source: str
     executable: bool = False  # PTE_PXN/PTE_UXN cleared?
     note: str = ""
+    status: str = "confirmed"  # or "inferred", with the reasoning in ``note``
 
 
 # arch/arm64/include/asm/pgtable.h (pgprot_*), arch/arm64/include/asm/io.h and arch/arm64/mm/ioremap.c
 # (ioremap*), kernel/iomem.c (memremap).  PROT_DEVICE_nGnRE etc. are in asm/pgtable-prot.h.
 MAPPING_CALLS: tuple[MappingCall, ...] = (
-    MappingCall("ioremap", "MT_DEVICE_nGnRE", v("5.4"), "asm/io.h ioremap() -> PROT_DEVICE_nGnRE"),
-    MappingCall("ioremap_wc", "MT_NORMAL_NC", v("5.4"), "asm/io.h ioremap_wc() -> PROT_NORMAL_NC"),
+    MappingCall("ioremap", "MT_DEVICE_nGnRE", v("5.4"), "arch/arm64/include/asm/io.h ioremap() -> PROT_DEVICE_nGnRE "
+                "(_PAGE_IOREMAP in newer kernels)"),
+    MappingCall("ioremap_wc", "MT_NORMAL_NC", v("5.4"), "arch/arm64/include/asm/io.h ioremap_wc() -> PROT_NORMAL_NC"),
     MappingCall("ioremap_np", "MT_DEVICE_nGnRnE", v("5.13"),
-                "asm/io.h ioremap_np() -> PROT_DEVICE_nGnRnE, added by 9a63ae850255 'arm64: Implement "
-                "ioremap_np() to map MMIO as nGnRnE' (v5.13, Hector Martin, for Apple M1 non-posted MMIO; "
-                "pci_remap_cfgspace() uses it since b10eb2d50911)"),
+                "arch/arm64/include/asm/io.h ioremap_np() -> PROT_DEVICE_nGnRnE, added by 9a63ae850255 'arm64: "
+                "Implement ioremap_np() to map MMIO as nGnRnE' (Hector Martin, for Apple M1 non-posted MMIO; "
+                "pci_remap_cfgspace() uses it since b10eb2d50911)", status="inferred",
+                note="the definition is confirmed in asm/io.h; the v5.13 release of 9a63ae850255 (the Apple M1 "
+                     "series of the v5.13 merge window) was not checked against a tag"),
     MappingCall("ioremap_cache", "MT_NORMAL", v("5.4"),
-                "arch/arm64/mm/ioremap.c ioremap_cache(): the linear map for RAM, else PROT_NORMAL"),
+                "arch/arm64/mm/ioremap.c ioremap_cache() in older kernels, a static inline in "
+                "arch/arm64/include/asm/io.h in newer ones: the linear map for RAM (pfn_is_map_memory()), else "
+                "ioremap_prot(PROT_NORMAL)", status="inferred",
+                note="both definitions read; the release that moved it to asm/io.h (the GENERIC_IOREMAP "
+                     "conversion) was not checked"),
     MappingCall("memremap_wb", "MT_NORMAL", v("5.4"),
-                "kernel/iomem.c memremap(MEMREMAP_WB): the linear map for RAM, else arch_memremap_wb -> ioremap_cache"),
-    MappingCall("memremap_wc", "MT_NORMAL_NC", v("5.4"), "kernel/iomem.c memremap(MEMREMAP_WC) -> ioremap_wc"),
+                "kernel/iomem.c memremap(MEMREMAP_WB): the linear map for System RAM (try_ram_remap), else "
+                "arch_memremap_wb() -> ioremap_cache()", status="inferred",
+                note="kernel/iomem.c's generic arch_memremap_wb() is ioremap_cache(); arm64 was not seen to "
+                     "override it, which was not checked in every version"),
+    MappingCall("memremap_wc", "MT_NORMAL_NC", v("5.4"), "kernel/iomem.c memremap(MEMREMAP_WC) -> ioremap_wc()",
+                status="inferred", note="the generic path; ioremap_wc is PROT_NORMAL_NC (asm/io.h, confirmed)"),
     MappingCall("pgprot_noncached", "MT_DEVICE_nGnRnE", v("5.4"),
-                "asm/pgtable.h pgprot_noncached(): MT_DEVICE_nGnRnE | PTE_PXN | PTE_UXN"),
+                "arch/arm64/include/asm/pgtable.h pgprot_noncached(): MT_DEVICE_nGnRnE | PTE_PXN | PTE_UXN"),
     MappingCall("pgprot_device", "MT_DEVICE_nGnRE", v("5.4"),
-                "asm/pgtable.h pgprot_device(): MT_DEVICE_nGnRE | PTE_PXN | PTE_UXN"),
+                "arch/arm64/include/asm/pgtable.h pgprot_device(): MT_DEVICE_nGnRE | PTE_PXN | PTE_UXN"),
     MappingCall("pgprot_writecombine", "MT_NORMAL_NC", v("5.4"),
-                "asm/pgtable.h pgprot_writecombine(): MT_NORMAL_NC | PTE_PXN | PTE_UXN"),
+                "arch/arm64/include/asm/pgtable.h pgprot_writecombine(): MT_NORMAL_NC | PTE_PXN | PTE_UXN"),
     MappingCall("pgprot_cached", "MT_NORMAL", v("5.4"),
                 "a user VMA left at its default vm_page_prot (PAGE_SHARED: MT_NORMAL)", executable=False),
 )
