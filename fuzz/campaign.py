@@ -105,7 +105,7 @@ def _numbers_reader(path: str) -> object:
     from memattr.cli import main
 
     codes = []
-    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines()[:4]:
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines()[:1]:
         argv = line.split("\t")
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             code = main(argv)
@@ -168,7 +168,7 @@ def readers() -> list[Reader]:
         Reader("kinds", _kinds_reader, found("litmus/kinds.txt", "litmus/device/kinds.txt"),
                cli=["litmus", str(ROOT / "litmus/classic/MP.litmus"), "--kinds"]),
         Reader("litmus", _litmus_reader, found("litmus/classic/*.litmus", "litmus/device/*.litmus"), cli=["litmus"]),
-        Reader("CLI numbers", _numbers_reader, [_NUMBERS_SEED], cli=[]),
+        Reader("CLI numbers", _numbers_reader, _NUMBERS_SEEDS, cli=[]),
     ]
 
 
@@ -201,12 +201,15 @@ severity = "error"
 [rules]
 MA008 = { severity = "note" }
 """)
-_NUMBERS_SEED = _seed_file("numbers", "\n".join([
+_NUMBERS_SEEDS = [_seed_file(f"numbers-{n}", line + "\n") for n, line in enumerate([
     "decode\tmair\t0x000000000044ff04",
     "decode\tmair-attr\t0x44",
+    "decode\ts2\t0x5\t--fwb",
+    "decode\tpte\t0x0068000080000f07\t--stage\t1\t--mair\t0x000000040044ffff",
     "combine\t--s1\t0x44\t--s2\t0x1\t--json",
     "trace\t--kernel\t6.9\t--region\tpci-bar-prefetchable\t--guest\tioremap_wc\t--json",
-]) + "\n")
+    "audit\t--iomem\t" + str(ROOT / "examples/arm64-server/proc/iomem") + "\t--kernel\t6.12\t--fail-on\tnone",
+])]
 
 
 def _stage2_reader(path: str) -> object:

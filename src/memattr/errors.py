@@ -24,7 +24,7 @@ class MemattrError(Exception):
         where = ""
         if self.source is not None:
             where = f"{self.source}:{self.line}: " if self.line is not None else f"{self.source}: "
-        text = self.message if self.verbatim else one_line(self.message)
+        text = self.message if self.verbatim else shorten(one_line(self.message), MESSAGE_LIMIT)
         if self.expected:
             text += f" (expected {one_line(self.expected)})"
         return " ".join(f"{where}{text}".replace("\r", " ").split("\n"))
@@ -38,6 +38,7 @@ def one_line(text: str) -> str:
 
 
 QUOTE_LIMIT = 80
+MESSAGE_LIMIT = 240  # a message quoting several pieces of input still fits on a line or two
 
 
 def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:

@@ -39,3 +39,17 @@ def test_fwb_from_boot_log():
 def test_no_release_warns():
     detection = detect_policy(Evidence())
     assert detection.policy.name == "device-forced" and detection.warnings
+
+
+def test_dic_and_fwb_from_a_real_boot_log_line():
+    """cpufeature.c prints 'CPU features: detected: <desc>' for ARM64_HAS_CACHE_DIC and ARM64_HAS_STAGE2_FWB."""
+    from memattr.linux.evidence import Evidence, detect_policy
+
+    log = ("[    0.567970] CPU features: detected: Data cache clean to the PoU not required for I/D coherence",
+           "[    0.570757] CPU features: detected: Instruction cache invalidation not required for I/D coherence",
+           "[    0.573335] CPU features: detected: Stage-2 Force Write-Back")
+    both = detect_policy(Evidence(release="6.17.0", boot_log=log))
+    assert (both.fwb, both.dic) == (True, True)
+    idc_only = detect_policy(Evidence(release="6.17.0", boot_log=log[:1]))
+    assert (idc_only.fwb, idc_only.dic) == (False, False)  # IDC is not DIC
+    assert detect_policy(Evidence(release="6.17.0")).dic is None

@@ -51,6 +51,11 @@ def load_config(path: str | Path) -> RuleConfig:
         message = str(error).split(" (at ")[0]
         raise MemattrError(f"invalid TOML: {message}", source=source, line=line,
                            expected="[rules.ID] tables with enabled/severity keys") from None
+    except ValueError:  # tomllib lets int()'s digit limit through as a bare ValueError
+        long_number = re.search(r"[0-9_]{4000,}", text)
+        line = text.count("\n", 0, long_number.start()) + 1 if long_number else None
+        raise MemattrError("a number too long to read", source=source, line=line,
+                           expected="[rules.ID] tables with enabled/severity keys") from None
     where: dict[tuple[str, ...], int] = {}
 
     def line_of(*key: str) -> int | None:
