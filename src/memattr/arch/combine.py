@@ -579,6 +579,23 @@ def s2_decode_step(s2: Any) -> Step:
     return Step("S2DecodeMemAttrs" if not s2.fwb else "AArch64.S2ApplyFWBMemAttrs", source, text)
 
 
+def translate(
+    s1: MemoryAttributes,
+    s2: S2Attr | None,
+    s2_shareability: Shareability,
+    s2_fnxs: bool,
+    controls: Controls,
+    features: FeatureSet,
+) -> MemoryAttributes:
+    """The effective attributes of allocated (decoded, non-reserved) stage-1 and stage-2 inputs.
+
+    The last part of ``AArch64.S2Translate``: ``S2CombineS1MemAttrs`` or ``AArch64.S2ApplyFWBMemAttrs``,
+    the HCR_EL2 overrides, then ``EffectiveShareability``; for callers that enumerate the outcomes of
+    reserved encodings themselves (the conformance vectors).
+    """
+    return _translate(s1, s2, s2_shareability, s2_fnxs, controls, features)[0]
+
+
 def _translate(
     s1: MemoryAttributes,
     s2: S2Attr | None,

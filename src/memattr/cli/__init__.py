@@ -25,6 +25,7 @@ COMMAND_MODULES = {
     "trace": "linux_cmds", "policies": "linux_cmds", "facts": "linux_cmds",
     "audit": "audit_cmds", "inventory": "audit_cmds", "collect": "audit_cmds",
     "litmus": "litmus_cmds",
+    "vectors": "conformance_cmds", "conformance": "conformance_cmds",
 }
 
 

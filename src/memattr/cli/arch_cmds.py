@@ -216,11 +216,13 @@ def _controls_options(function: Any) -> Any:
 @click.option("--ifetch", is_flag=True, help="an instruction fetch rather than a data access")
 @click.option("--s1-effective-shareability", is_flag=True,
               help="the IMPLEMENTATION DEFINED choice of RNSCNC: stage-1 Device/NC enters stage 2 as Outer Shareable")
+@click.option("--as", "as_profile", type=click.Choice(["qemu", "kvm-at"]),
+              help="also show what this implementation computes (memattr conformance profiles)")
 @_controls_options
 def combine_cmd(s1: int | None, s2: int | None, s1_sh: str, s2_sh: str, fnxs: bool, s1_disabled: bool,
                 s2_disabled: bool, hcr_dc: bool, hcr_cd: bool, hcr_id: bool, sctlr_c: bool, sctlr_i: bool,
-                ifetch: bool, s1_effective_shareability: bool, fwb: bool, features_text: str | None,
-                as_json: bool) -> None:
+                ifetch: bool, s1_effective_shareability: bool, as_profile: str | None, fwb: bool,
+                features_text: str | None, as_json: bool) -> None:
     """The effective memory type of a guest access: stage 1 combined with stage 2, explained."""
     if s1 is None and not s1_disabled:
         raise click.UsageError("--s1 is required (or --s1-disabled); expected a MAIR attribute byte such as 0x44")
@@ -237,6 +239,13 @@ def combine_cmd(s1: int | None, s2: int | None, s1_sh: str, s2_sh: str, fnxs: bo
     result = combine(s1, s2, s1_shareability=Shareability(s1_sh.upper()),
                      s2_shareability=Shareability(s2_sh.upper()), s2_fnxs=fnxs, controls=controls,
                      features=features)
+    other = None
+    if as_profile:
+        if s1 is None or s2 is None or ifetch or hcr_id:
+            raise click.UsageError("--as compares data accesses with both stages enabled (no --s1-disabled, "
+                                   "--s2-disabled, --ifetch or --hcr-id)")
+        other = _profile_answer(as_profile, s1, s2, fwb, features, s1_sh.upper(), s2_sh.upper(), fnxs, hcr_cd, hcr_dc,
+                                sctlr_c, result)
     if as_json:
         data = {
             "inputs": {
@@ -246,10 +255,47 @@ def combine_cmd(s1: int | None, s2: int | None, s1_sh: str, s2_sh: str, fnxs: bo
             },
             **result.to_json(),
         }
+        if other is not None:
+            data["implementation"] = other
         emit_json(data)
         return
     print_combination(result, f"stage 1 {'disabled' if s1 is None else f'{s1:#04x}'} + stage 2 "
                               f"{'disabled' if s2 is None else f'{s2:#06b}'}{' (FWB)' if fwb else ''}")
+    if other is not None:
+        verdict = "agrees with the ASL" if other["agrees"] else "DIFFERS from the ASL"
+        console().print(f"[bold]{other['name']}[/bold] ({other['version']}) computes PAR.ATTR {other['attr']}, "
+                        f"{other['memory_type']} {other['shareability']}: {verdict}\n  [dim]{other['source']}[/dim]")
+
+
+def _profile_answer(name: str, s1: int, s2: int, fwb: bool, features: frozenset[str], s1_sh: str, s2_sh: str,
+                    fnxs: bool, hcr_cd: bool, hcr_dc: bool, sctlr_c: bool, result: Combination) -> dict[str, object]:
+    from memattr.conformance.columns import OUTCOME_COLUMNS, outcome_code, outcome_fields
+    from memattr.conformance.compare import profile_cell
+    from memattr.conformance.profiles import PROFILES, ProfileInputs
+
+    profile = PROFILES[name]
+    attr, fields = profile_cell(profile, ProfileInputs(s1, s2, fwb, features, s1_sh, s2_sh, fnxs, hcr_cd, hcr_dc,
+                                                       sctlr_c))
+    compared = [OUTCOME_COLUMNS.index(c) for c in profile.columns]
+    got = tuple(fields[i] for i in compared)
+    if result.unpredictable:
+        permitted = {tuple(outcome_code(outcome_fields(p)).split("/")[i] for i in compared) for p in result.possible}
+        agrees = got in permitted
+    else:
+        from dataclasses import replace
+
+        # RNSCNC leaves the shareability a Device or Non-cacheable stage 1 brings into stage 2 to the
+        # implementation: either choice agrees.
+        choices = [result.result]
+        for effective in (False, True):
+            choices.append(combine(s1, s2, s1_shareability=Shareability(s1_sh), s2_shareability=Shareability(s2_sh),
+                                   s2_fnxs=fnxs, features=features,
+                                   controls=replace(Controls(fwb=fwb, hcr_cd=hcr_cd, hcr_dc=hcr_dc, sctlr_c=sctlr_c),
+                                                    s1_effective_shareability=effective)).result)
+        agrees = any(got == tuple(outcome_fields(choice)[i] for i in compared) for choice in choices)  # type: ignore[arg-type]
+    return {"name": profile.name, "version": profile.version, "source": profile.source, "attr": f"{attr:#04x}",
+            "memory_type": fields[0], "shareability": fields[7], "compared": list(profile.columns),
+            "outcome": dict(zip(OUTCOME_COLUMNS, fields)), "agrees": agrees}
 
 
 def print_combination(result: Combination, title: str) -> None:
