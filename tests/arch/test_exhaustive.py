@@ -120,3 +120,17 @@ def test_reserved_stage2_inner_field_offers_nc_wt_wb():
     got = combine(0xFF, 0b1100)
     assert {p.short_name for p in got.possible} == {"Normal-iNC-oWB", "Normal-iWT-oWB", "Normal-iWB-oWB"}
     assert "Constraint_NC" in got.result.choices[0]
+
+
+@pytest.mark.parametrize("fwb", [False, True])
+@pytest.mark.parametrize("features", [frozenset(), frozenset({"XS"}), frozenset({"MTE2"}),
+                                      frozenset({"XS", "MTE2", "MTE_PERM"})])
+def test_matrix_possible_types_of_reserved_cells_equal_the_constrained_choices(fwb, features):
+    """K1.2.19: a reserved encoding behaves as an allocated one; the matrix reads the possible types of a
+    reserved cell off the allocated cells, which must equal what Combination.possible computes."""
+    from memattr.arch.matrix import matrix
+
+    reserved = [cell for cell in matrix(fwb=fwb, features=features) if cell.combination.unpredictable]
+    assert reserved
+    for cell in reserved:
+        assert list(cell.possible_names) == sorted({p.short_name for p in cell.combination.possible}), (cell.s1, cell.s2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from memattr.arch.combine import (
@@ -16,7 +16,7 @@ from memattr.arch.combine import (
 from memattr.arch.features import check_features
 from memattr.arch.stage2 import decode_s2_memattr
 from memattr.arch.features import NO_FEATURES, FeatureSet
-from memattr.arch.memtypes import MemoryAttributes, Normal, Shareability, TagType
+from memattr.arch.memtypes import MemoryAttributes, Normal, Shareability, TagType, Unpredictable
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,9 @@ class Cell:
     s2: int
     fwb: bool
     combination: Combination
+    # For reserved inputs: the memory types the constrained-unpredictable choices allow, when the
+    # matrix worked them out from its own cells (see :func:`_possible_names`).
+    possible_names: tuple[str, ...] | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         result = self.combination.result
@@ -39,7 +42,8 @@ class Cell:
             if attrs else None,
         }
         if attrs is None:
-            data["possible_memory_types"] = sorted({p.short_name for p in self.combination.possible})
+            data["possible_memory_types"] = list(self.possible_names) if self.possible_names is not None else \
+                sorted({p.short_name for p in self.combination.possible})
         return data
 
 
@@ -69,10 +73,60 @@ def _cells(fwb: bool, features: FeatureSet, s1_shareability: Shareability, s2_sh
     stage1 = [stage1_cached(s1, s1_shareability, controls, features) for s1 in range(256)]
     stage2 = [decode_s2_memattr(s2, fwb=fwb, features=features) for s2 in range(16)]
     stage2_steps = [s2_decode_step(decoded) for decoded in stage2]
-    return [
+    cells = [
         Cell(s1, s2, fwb, combine_decoded(*stage1[s1], stage2[s2], stage2_steps[s2], s1_shareability=s1_shareability,
                                           s2_shareability=s2_shareability, s2_fnxs=False, controls=controls,
                                           features=features))
         for s1 in range(256)
         for s2 in range(16)
     ]
+    return _possible_names(cells, stage1, stage2, controls)
+
+
+def _possible_names(cells: list[Cell], stage1: list[Any], stage2: list[Any], controls: Controls) -> list[Cell]:
+    """Fill in the possible memory types of reserved cells from the allocated cells of the matrix.
+
+    A reserved encoding may behave as any allocated one (K1.2.19): a reserved stage-1 byte as any
+    allocated byte (their stage-1 outputs are the candidates S1ConstrainUnpredictableRESMAIR lists), a
+    reserved stage-2 value as the allocated values its candidates decode to.  So the possible types of
+    a reserved cell are the types of the allocated cells it may stand for, with no combination rerun.
+    ``tests/arch`` checks this against ``Combination.possible`` for every cell.
+    """
+    if controls != Controls(fwb=controls.fwb):
+        return cells  # overrides change the candidates' stage-1 outputs: keep the general computation
+    allocated_s1 = [s1 for s1 in range(256) if not isinstance(stage1[s1][0], Unpredictable)]
+    allocated_s2 = {s2: stage2[s2].attr for s2 in range(16) if not isinstance(stage2[s2].attr, Unpredictable)}
+
+    stand_ins: dict[int, list[int]] = {}
+    for s2 in range(16):
+        attr = stage2[s2].attr
+        stand_ins[s2] = [s2] if not isinstance(attr, Unpredictable) else [
+            other for other, decoded in allocated_s2.items()
+            if any(_same_s2(decoded, candidate) for candidate in attr.candidates)]
+    names_of = [cell.combination.memory_type for cell in cells]
+    any_row: dict[int, tuple[str, ...]] = {}  # reserved stage 1: the same for every reserved byte
+
+    def possible(s1: int, s2: int) -> tuple[str, ...]:
+        return tuple(sorted({names_of[s1 * 16 + other] for other in stand_ins[s2]}))
+
+    out = []
+    for cell in cells:
+        if not cell.combination.unpredictable:
+            out.append(cell)
+            continue
+        if isinstance(stage1[cell.s1][0], Unpredictable):
+            names = any_row.get(cell.s2)
+            if names is None:
+                names = any_row[cell.s2] = tuple(sorted({n for s1 in allocated_s1 for n in possible(s1, cell.s2)}))
+        else:
+            names = possible(cell.s1, cell.s2)
+        out.append(Cell(cell.s1, cell.s2, cell.fwb, cell.combination, names))
+    return out
+
+
+def _same_s2(decoded: Any, candidate: Any) -> bool:
+    """The same stage-2 attribute, ignoring the encoding it was decoded from."""
+    if type(decoded) is not type(candidate):
+        return False
+    fields = [name for name in decoded.__slots__ if name != "encoding"]
+    return all(getattr(decoded, name) == getattr(candidate, name) for name in fields)

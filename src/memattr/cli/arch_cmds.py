@@ -7,9 +7,6 @@ import io
 from typing import Any
 
 import click
-from rich import box
-from rich.table import Table
-from rich.tree import Tree
 
 from memattr.arch.combine import Access, Combination, Controls, attributes_json, combine
 from memattr.arch.descriptors import SHAREABILITY_ENCODING, decode_descriptor
@@ -57,6 +54,7 @@ def decode() -> None:
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def decode_mair_cmd(value: int, features_text: str | None, as_json: bool) -> None:
     """Decode a whole MAIR_ELx register VALUE into its eight attributes."""
+    from rich.table import Table
     features = _features(features_text)
     attrs = decode_mair(value, features)
     if as_json:
@@ -100,6 +98,7 @@ def decode_mair_attr_cmd(value: int, features_text: str | None, as_json: bool) -
 
 
 def _print_properties(memtype: MemoryType) -> None:
+    from rich.table import Table
     props = properties_of(memtype)
     table = Table(title=f"properties of {memtype.short_name}")
     table.add_column("property")
@@ -152,6 +151,7 @@ def decode_s2_cmd(value: int, fwb: bool, features_text: str | None, as_json: boo
 def decode_pte_cmd(value: int, stage: int, level: int, mair_value: int | None, fwb: bool,
                    features_text: str | None, as_json: bool) -> None:
     """Decode a stage-1 or stage-2 Block/Page descriptor VALUE (4KB granule)."""
+    from rich.table import Table
     features = _features(features_text)
     descriptor = decode_descriptor(value, stage=stage, level=level)  # type: ignore[arg-type]
     share = SHAREABILITY_ENCODING[descriptor.sh]
@@ -299,6 +299,7 @@ def _profile_answer(name: str, s1: int, s2: int, fwb: bool, features: frozenset[
 
 
 def print_combination(result: Combination, title: str) -> None:
+    from rich.tree import Tree
     out = console()
     tree = Tree(f"[bold]{title}[/bold] -> [bold]{result.memory_type}[/bold]"
                 + (f" {result.result.shareability.value}" if not result.unpredictable else ""))  # type: ignore[union-attr]
@@ -329,8 +330,12 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
     cells = matrix(fwb=fwb, features=features)
     if as_json or as_csv:
         if as_json:
-            from memattr.output import to_json
-            text = to_json({"fwb": fwb, "features": sorted(features), "cells": [cell.to_json() for cell in cells]})
+            # One cell per line: the same JSON value as an indented dump, written several times faster.
+            import json
+
+            head = json.dumps({"fwb": fwb, "features": sorted(features)})[:-1]
+            body = ",\n  ".join(json.dumps(cell.to_json(), ensure_ascii=False) for cell in cells)
+            text = f'{head}, "cells": [\n  {body}\n]}}\n'
         else:
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
@@ -345,6 +350,9 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
         else:
             click.echo(text, nl=False)
         return
+    from rich import box
+    from rich.table import Table
+
     grid = Table(title=f"effective memory type, stage 1 MAIR byte x stage 2 MemAttr (FWB={int(fwb)})",
                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
                  caption="D0 nGnRnE, D1 nGnRE, D2 nGRE, D3 GRE; N<inner><outer> with n = Non-cacheable, "

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.console import Console
 
 from memattr.output import to_json
 
@@ -36,8 +35,10 @@ class Number(click.ParamType):
         return number
 
 
-def console(min_width: int = 0) -> Console:
+def console(min_width: int = 0):  # type: ignore[no-untyped-def]
     """A rich console; ``min_width`` widens it for wide tables when standard output is not a terminal."""
+    from rich.console import Console  # imported on first use: the JSON paths never pay for rich
+
     probe = Console(highlight=False, soft_wrap=False)
     if min_width and probe.width < min_width:
         return Console(highlight=False, soft_wrap=False, width=min_width)

@@ -97,7 +97,9 @@ class Report:
                 "classes": [c.to_json() for c in self.sorted_classes()]}
 
     def sorted_classes(self) -> list[DiffClass]:
-        return sorted(self.classes.values(), key=lambda c: (c.allowed == c.count, -c.count, c.description))
+        # Differences on allocated inputs first, then those on reserved inputs, permitted choices last.
+        return sorted(self.classes.values(),
+                      key=lambda c: (c.allowed == c.count, c.key[-1], -(c.count - c.allowed), c.description))
 
 
 def _s1_kind(s1: int, features: frozenset[str]) -> str:
