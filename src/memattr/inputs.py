@@ -79,6 +79,9 @@ def read_bytes(path: str | os.PathLike[str], kind: str, *, label: str | None = N
         return data
     # O_NONBLOCK: opening a FIFO must not wait for a writer; the file type is checked before any read.
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    if "\x00" in os.fspath(path):
+        raise MemattrError("a path cannot contain a NUL byte", source=name.replace("\x00", "\\0"),
+                           expected=f"a {kind} file")
     try:
         fd = os.open(path, flags)
     except OSError as error:
@@ -135,7 +138,7 @@ def check_regular(path: str | os.PathLike[str], kind: str, *, label: str | None 
     name = label or str(path)
     try:
         info = os.stat(path)
-    except OSError as error:
+    except (OSError, ValueError) as error:
         raise MemattrError(f"cannot read: {error.strerror or error}", source=name,
                            expected=f"a {kind} file") from None
     if not stat.S_ISREG(info.st_mode):

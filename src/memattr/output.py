@@ -51,6 +51,8 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    if "\x00" in name:
+        raise _cannot(name.replace("\x00", "\\0"), "a path cannot contain a NUL byte")
     # Write through symlinks (as cp and shells do): the file to replace is the one the link names.
     target = Path(os.path.realpath(name))
     try:

@@ -81,7 +81,7 @@ def test_sysfs_skips_rom_windows_and_empty_slots():
 
 
 def test_kmsg_old_and_new_formats():
-    bars = parse_kmsg(read("kmsg-formats.txt"))
+    bars = parse_kmsg(read("kmsg-formats.txt")).bars
     assert sorted(bars["0000:01:00.0"]) == [0, 1]  # reg 0x30 is the ROM
     assert bars["0000:01:00.0"][1].prefetchable and bars["0000:01:00.0"][1].is_64bit
     assert sorted(bars["0000:02:00.0"]) == [0, 2]
@@ -187,7 +187,9 @@ def test_example_host_merges_sources():
     assert devices["0000:02:00.0"].driver == "vfio-pci"
     assert {r.what for r in devices["0000:02:00.0"].register_blocks} == {"MSI-X table", "MSI-X PBA"}
     assert inventory.bar_disagreements == ()
-    assert len(inventory.platform) == 3 and inventory.release == "6.8.0-1013-nvidia-64k"
+    # Three device-tree nodes, and the flash that only /proc/iomem shows ("0.flash flash@0").
+    assert len(inventory.platform) == 4 and inventory.release == "6.8.0-1013-nvidia-64k"
+    assert [p.path for p in inventory.platform if p.source.startswith("proc/iomem")] == ["0.flash"]
 
 
 def test_disagreeing_sources_are_reported(tmp_path):
@@ -246,7 +248,7 @@ def test_collect_from_a_fake_root(tmp_path):
 
 
 def test_real_qemu_virt_boot_log_assignment_wins():
-    bars = parse_kmsg(read("kmsg-qemu-virt-arm64.txt"))["0000:00:01.0"]
+    bars = parse_kmsg(read("kmsg-qemu-virt-arm64.txt")).bars["0000:00:01.0"]
     assert (bars[4].start, bars[4].end, bars[4].prefetchable, bars[4].is_64bit) == (
         0x8000000000, 0x8000003FFF, True, True)
     assert bars[1].start == 0x10080000 and not bars[1].prefetchable

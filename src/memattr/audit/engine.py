@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from memattr.audit.config import RuleConfig
@@ -59,7 +59,7 @@ class AuditResult:
     host: str
     kernel: str | None
     policy: str
-    fwb: bool
+    fwb: bool | None  # None: FEAT_S2FWB unknown, every region audited both ways (merge_unknown_fwb)
     guest_map: str
     regions: tuple[RegionResult, ...]
     detection: dict[str, Any] = field(default_factory=dict)
@@ -125,6 +125,27 @@ def audit_regions(
         results.append(RegionResult(subject, tuple(findings)))
     return AuditResult(host, str(kernel) if kernel else None, policy_name, fwb, guest_map, tuple(results),
                        detection.to_json(), warnings + detection.warnings, inputs)
+
+
+def merge_unknown_fwb(without: AuditResult, with_fwb: AuditResult) -> AuditResult:
+    """One result for a host whose FEAT_S2FWB is unknown: each region as audited without FWB, with the
+    findings of both runs, and a note on every region whose effective type depends on FWB."""
+    regions = []
+    notes = []
+    for off, on in zip(without.regions, with_fwb.regions):
+        type_off = off.subject.effective.get("memory_type") or "refused"
+        type_on = on.subject.effective.get("memory_type") or "refused"
+        findings = list(off.findings)
+        seen = {(f.rule, f.message) for f in findings}
+        findings += [f for f in on.findings if (f.rule, f.message) not in seen]
+        effective = dict(off.subject.effective)
+        if type_off != type_on:
+            effective["depends_on_fwb"] = {"without": type_off, "with": type_on}
+            notes.append(f"{off.subject.region.name}: the guest gets {type_off} without FEAT_S2FWB and {type_on} "
+                         f"with it; FEAT_S2FWB is unknown (pass --fwb/--no-fwb)")
+        subject = replace(off.subject, effective=effective)
+        regions.append(RegionResult(subject, tuple(findings)))
+    return replace(without, fwb=None, regions=tuple(regions), warnings=without.warnings + tuple(notes))
 
 
 def _layout_kernel(kernel: KernelVersion | None, region: AuditRegion) -> KernelVersion | None:

@@ -35,13 +35,27 @@ def regions_of(inventory: HostInventory) -> list[AuditRegion]:
                 for block in device.register_blocks if block.bar == bar.index
             )
             observations = _observations(inventory, bar.start, bar.end)
+            label = f"BAR{bar.index}" if bar.index_known else f"range {bar.index} (BAR number unknown)"
+            pref = ("prefetchable" if bar.prefetchable else "non-prefetchable") if bar.index_known else \
+                "prefetchability unknown, audited as non-prefetchable"
             regions.append(AuditRegion(
-                name=f"{device.bdf} BAR{bar.index}", start=bar.start, end=bar.end, kind=kind.name,
-                title=f"{_describe(device)} BAR{bar.index} ({'prefetchable' if bar.prefetchable else 'non-prefetchable'})",
+                name=f"{device.bdf} {label.split(' (')[0]}", start=bar.start, end=bar.end, kind=kind.name,
+                title=f"{_describe(device)} {label} ({pref})",
                 pci=True, prefetchable=bar.prefetchable, read_side_effects=kind.read_side_effects,
                 owner=device.driver, bdf=device.bdf, bar=bar.index, registers_inside=blocks,
                 prefetchable_disagreements=tuple(disagreements.get((device.bdf, bar.index), ())),
                 nonposted=bar.nonposted, sources=bar.sources, observations=observations,
+            ))
+        for vf in device.vf_bars:
+            kind = region_kind("sriov-vf-bar-prefetchable" if vf.prefetchable else "sriov-vf-bar-non-prefetchable")
+            regions.append(AuditRegion(
+                name=f"{device.bdf} VF BAR{vf.index}", start=vf.start, end=vf.end, kind=kind.name,
+                title=f"{_describe(device)} VF BAR{vf.index} ({vf.vf_count} VFs x {vf.per_vf_size:#x} bytes, "
+                      f"{'prefetchable' if vf.prefetchable else 'non-prefetchable'}; VF n at "
+                      f"{vf.start:#x} + n x {vf.per_vf_size:#x})",
+                pci=True, prefetchable=vf.prefetchable, read_side_effects=kind.read_side_effects,
+                owner=device.driver, bdf=device.bdf, bar=vf.index, sources=vf.sources,
+                observations=_observations(inventory, vf.start, vf.end),
             ))
     for node in inventory.platform:
         if node.status not in ("okay", "ok"):
@@ -73,7 +87,7 @@ def _observations(inventory: HostInventory, start: int, end: int) -> tuple[dict[
 def _describe(device: PciDevice) -> str:
     if device.description:
         text = device.description.split(":", 1)[-1].strip()
-        return f"{device.bdf} {text[:60]}"
+        return f"{device.bdf} {text}"  # whole: only narrow text output shortens names
     if device.vendor is not None and device.device is not None:
         return f"{device.bdf} [{device.vendor:04x}:{device.device:04x}]"
     return device.bdf

@@ -38,7 +38,7 @@ def render_text(result: AuditResult, *, width: int = 120) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, highlight=False, force_terminal=False, color_system=None)
     console.print(f"host {result.host}: kernel {result.kernel or 'unknown'}, policy {result.policy}, "
-                  f"FEAT_S2FWB {'yes' if result.fwb else 'no'}, guest map {result.guest_map}")
+                  f"FEAT_S2FWB {_fwb(result.fwb)}, guest map {result.guest_map}")
     for reason in result.detection.get("reasons", []):
         console.print(f"  policy: {reason}")
     for warning in result.warnings:
@@ -193,7 +193,7 @@ def render_html(result: AuditResult) -> str:
            f"</title><style>{_CSS}</style></head><body>"]
     out.append(f"<h1>memattr audit of {e(result.host)}</h1>")
     out.append(f"<p>kernel {e(result.kernel or 'unknown')}, policy <b>{e(result.policy)}</b>, FEAT_S2FWB "
-               f"{'yes' if result.fwb else 'no'}, guest map {e(result.guest_map)}; "
+               f"{_fwb(result.fwb)}, guest map {e(result.guest_map)}; "
                f"{len(result.regions)} regions, {len(result.findings)} findings.</p>")
     out.append("<p class='legend'>" + "".join(
         f"<span style='background:{colour}'>{e(name or 'refused/unknown')}</span>"
@@ -218,3 +218,7 @@ def render_html(result: AuditResult) -> str:
         out.append("</div>")
     out.append("</body></html>\n")
     return "".join(out)
+
+
+def _fwb(value: bool | None) -> str:
+    return {True: "yes", False: "no", None: "unknown (audited both ways)"}[value]

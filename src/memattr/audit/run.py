@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from memattr.audit.config import RuleConfig
-from memattr.audit.engine import AuditResult, audit_regions
+from memattr.audit.engine import AuditResult, audit_regions, merge_unknown_fwb
+from memattr.audit.subject import AuditRegion
 from memattr.audit.from_inventory import evidence_of, regions_of
 from memattr.audit.rules import Severity
 from memattr.errors import MemattrError
@@ -29,11 +30,38 @@ class AuditRequest:
     guest_map: str = "auto"
     config: RuleConfig = RuleConfig()
     dic: bool | None = None  # None: from the boot log, else present
+    assume_arm64: bool = False
+
+
+def select_regions(regions: list[AuditRegion], bdfs: tuple[str, ...] = (),
+                   names: tuple[str, ...] = ()) -> list[AuditRegion]:
+    """--bdf (0000:01:00.0 or 01:00.0) and --region (a region kind, or part of a region's name) filters."""
+    wanted_bdfs = {b.lower() if b.count(":") == 2 else f"0000:{b.lower()}" for b in bdfs}
+    chosen = [r for r in regions if not wanted_bdfs or (r.bdf or "") in wanted_bdfs]
+    if names:
+        chosen = [r for r in chosen if any(n == r.kind or n in r.name for n in names)]
+    return chosen
 
 
 def audit_host(directory: str | os.PathLike[str] | None, request: AuditRequest,
-               overrides: dict[str, Any] | None = None, name: str | None = None) -> AuditResult:
+               overrides: dict[str, Any] | None = None, name: str | None = None,
+               bdfs: tuple[str, ...] = (), region_names: tuple[str, ...] = ()) -> AuditResult:
+    """Audit one host.  Exactly "nothing understood" is bad input: a host with no region is an error."""
     inventory = load_host(directory, name=name, overrides=overrides)
+    arch, why = inventory.architecture()
+    if arch not in (None, "arm64") and not request.assume_arm64:
+        raise MemattrError(f"host {inventory.name} is {arch} ({why}), not arm64",
+                           expected="an arm64 host, or --assume-arm64 to audit its PCI layout as if it were one")
+    regions = regions_of(inventory)
+    if not regions:
+        raise MemattrError(f"no device region found in {', '.join(inventory.inputs) or 'the inputs'}",
+                           source=str(directory) if directory else None,
+                           expected="PCI BARs (sysfs, lspci, a kernel log, /proc/iomem) or device-tree MMIO")
+    if bdfs or region_names:
+        regions = select_regions(regions, bdfs, region_names)
+        if not regions:
+            raise MemattrError("no region matches --bdf/--region",
+                               expected="a BDF or region kind/name present on the host (memattr inventory lists them)")
     evidence = evidence_of(inventory)
     if request.kernel:
         KernelVersion.parse(request.kernel)  # a clear error for a malformed --kernel
@@ -41,12 +69,16 @@ def audit_host(directory: str | os.PathLike[str] | None, request: AuditRequest,
                                   symbols=evidence.symbols, boot_log=evidence.boot_log)
     detection = detect_policy(evidence)
     warnings = list(inventory.warnings)
-    fwb = request.fwb
-    if fwb is None:
-        fwb = bool(detection.fwb)
-    return audit_regions(inventory.name, regions_of(inventory), detection=detection, fwb=fwb,
-                         guest_map=request.guest_map, config=request.config, policy=request.policy, dic=request.dic,
-                         warnings=tuple(warnings), inputs=inventory.inputs)
+    fwb = request.fwb if request.fwb is not None else detection.fwb
+
+    def run(with_fwb: bool) -> AuditResult:
+        return audit_regions(inventory.name, regions, detection=detection, fwb=with_fwb,
+                             guest_map=request.guest_map, config=request.config, policy=request.policy,
+                             dic=request.dic, warnings=tuple(warnings), inputs=inventory.inputs)
+
+    if fwb is not None:
+        return run(fwb)
+    return merge_unknown_fwb(run(False), run(True))
 
 
 @dataclass(frozen=True, slots=True)

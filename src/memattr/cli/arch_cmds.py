@@ -17,7 +17,7 @@ from memattr.arch.memtypes import MemoryType, Shareability, Unpredictable, full_
 from memattr.arch.properties import properties_of
 from memattr.arch.stage2 import decode_s2_memattr
 from memattr.cli import app
-from memattr.cli.common import Number, console, emit_json
+from memattr.cli.common import Number, PathArg, console, emit_json
 from memattr.output import write_atomic
 
 FEATURES_HELP = "implemented features: " + ", ".join(f.name for f in FEATURES) + " (comma-separated)"
@@ -321,7 +321,7 @@ def print_combination(result: Combination, title: str) -> None:
 @click.option("--features", "features_text", help=FEATURES_HELP)
 @click.option("--json", "as_json", is_flag=True, help="JSON: one object per cell")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: one row per cell")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write to FILE")
+@click.option("-o", "--output", type=PathArg(dir_okay=False, writable=True), help="write to FILE")
 def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool, output: str | None) -> None:
     """The full matrix: every stage-1 MAIR byte x every stage-2 MemAttr -> effective memory type."""
     if as_json and as_csv:

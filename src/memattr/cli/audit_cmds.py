@@ -14,7 +14,7 @@ from memattr.audit.reports import FORMATS, render, render_sarif
 from memattr.audit.rules import Severity
 from memattr.audit.run import DEFAULT_HOST_TIMEOUT, AuditRequest, FleetRow, audit_fleet, audit_host, fleet_hosts
 from memattr.cli import app
-from memattr.cli.common import console, emit_json
+from memattr.cli.common import PathArg, console, emit_json
 from memattr.linux.kvm import POLICY_NAMES
 from memattr.inputs import limits_help
 from memattr.output import to_json, write_atomic
@@ -36,16 +36,17 @@ FILE_OPTIONS = (
 
 def _file_options(function):  # type: ignore[no-untyped-def]
     for key, flag, text in reversed(FILE_OPTIONS):
-        function = click.option(flag, f"file_{key}", type=click.Path(), help=text)(function)
+        function = click.option(flag, f"file_{key}", type=PathArg(), help=text)(function)
     return function
 
 
 def _request(kernel: str | None, policy: str | None, fwb: bool | None, guest_map: str,
-             rules: str | None, dic: bool | None = None) -> AuditRequest:
+             rules: str | None, dic: bool | None = None, assume_arm64: bool = False) -> AuditRequest:
     if policy is not None and policy not in POLICY_NAMES:
         raise click.BadParameter(f"{policy!r} is not one of {', '.join(POLICY_NAMES)}", param_hint="--policy")
     config = load_config(rules) if rules else RuleConfig()
-    return AuditRequest(kernel=kernel, policy=policy, fwb=fwb, guest_map=guest_map, config=config, dic=dic)
+    return AuditRequest(kernel=kernel, policy=policy, fwb=fwb, guest_map=guest_map, config=config, dic=dic,
+                        assume_arm64=assume_arm64)
 
 
 def _exit_code(counts_at_or_above: int, fail_on: str) -> int:
@@ -53,7 +54,7 @@ def _exit_code(counts_at_or_above: int, fail_on: str) -> int:
 
 
 @app.command("audit", epilog=f"Inputs must be regular files no larger than: {limits_help()}.")
-@click.argument("input_dir", required=False, type=click.Path())
+@click.argument("input_dir", required=False, type=PathArg())
 @_file_options
 @click.option("--kernel", help="kernel version, overriding the collected uname -r (e.g. 6.9)")
 @click.option("--policy", help=f"force a KVM policy: {', '.join(POLICY_NAMES)}")
@@ -63,20 +64,26 @@ def _exit_code(counts_at_or_above: int, fail_on: str) -> int:
 @click.option("--guest-map", type=click.Choice(list(GUEST_MAPS)), default="auto", show_default=True,
               help="what the guest driver maps regions with (auto: what Linux drivers do)")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write the report to FILE (atomically)")
+@click.option("-o", "--output", type=PathArg(dir_okay=False), help="write the report to FILE (atomically)")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True,
               help="exit 1 when a finding at or above this severity exists")
-@click.option("--rules", type=click.Path(), help="rule config file (TOML): disable rules, set severities")
-@click.option("--fleet", type=click.Path(), help="a directory of host directories to audit")
+@click.option("--rules", type=PathArg(), help="rule config file (TOML): disable rules, set severities")
+@click.option("--fleet", type=PathArg(), help="a directory of host directories to audit")
 @click.option("--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default=True,
               help="parallel processes for --fleet")
 @click.option("--host-timeout", type=click.FloatRange(0.1, 86400), default=DEFAULT_HOST_TIMEOUT, show_default=True,
               help="with --fleet: seconds one host may take before it is reported as failed")
+@click.option("--name", help="the host's name in reports (default: collected hostname, else the directory)")
+@click.option("--bdf", "bdfs", multiple=True, help="only regions of this PCI function (repeatable)")
+@click.option("--region", "region_names", multiple=True,
+              help="only regions of this kind (e.g. pci-bar-prefetchable) or whose name contains this text")
+@click.option("--assume-arm64", is_flag=True, help="audit a host that is not arm64 as if it were")
 @click.option("--json", "as_json", is_flag=True, help="same as --format json")
 def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb: bool | None, dic: bool | None,
               guest_map: str,
               fmt: str, output: str | None, fail_on: str, rules: str | None, fleet: str | None, jobs: int,
-              host_timeout: float, as_json: bool, **files: str | None) -> int:
+              host_timeout: float, name: str | None, bdfs: tuple[str, ...], region_names: tuple[str, ...],
+              assume_arm64: bool, as_json: bool, **files: str | None) -> int:
     """Audit a host (a directory from `memattr collect`, or files given one by one) or a fleet.
 
     Exit status: 0 no finding at or above --fail-on; 1 findings; 2 bad input; with --fleet the worst
@@ -84,7 +91,7 @@ def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb
     """
     if as_json:
         fmt = "json"
-    request = _request(kernel, policy, fwb, guest_map, rules, dic)
+    request = _request(kernel, policy, fwb, guest_map, rules, dic, assume_arm64)
     overrides = {key[len("file_"):]: value for key, value in files.items() if value}
     if fleet:
         if input_dir or overrides:
@@ -92,7 +99,7 @@ def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb
         return _fleet(fleet, request, jobs, fmt, output, fail_on, host_timeout)
     if not input_dir and not overrides:
         raise click.UsageError("give INPUT_DIR, input files such as --iomem/--sysfs/--lspci, or --fleet DIR")
-    result = audit_host(input_dir, request, overrides=overrides)
+    result = audit_host(input_dir, request, overrides=overrides, name=name, bdfs=bdfs, region_names=region_names)
     text = render(result, fmt)
     if output:
         write_atomic(output, text)
@@ -168,27 +175,45 @@ def _fleet(directory: str, request: AuditRequest, jobs: int, fmt: str, output: s
 
 
 @app.command("inventory", epilog=f"Inputs must be regular files no larger than: {limits_help()}.")
-@click.argument("input_dir", type=click.Path())
+@click.argument("input_dir", required=False, type=PathArg())
+@_file_options
+@click.option("--name", help="the host's name (default: collected hostname, else the directory)")
+@click.option("--bdf", "bdfs", multiple=True, help="only this PCI function (repeatable)")
+@click.option("--region", "region_names", multiple=True, help="only regions of this kind or whose name contains this")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def inventory_cmd(input_dir: str, as_json: bool) -> None:
-    """Show what memattr understood of a host directory."""
-    inventory = load_host(input_dir)
+def inventory_cmd(input_dir: str | None, name: str | None, bdfs: tuple[str, ...], region_names: tuple[str, ...],
+                  as_json: bool, **files: str | None) -> int:
+    """Show what memattr understood of a host: devices, BARs, platform nodes and the regions it audits."""
+    from memattr.audit.from_inventory import regions_of
+    from memattr.audit.run import select_regions
+
+    overrides = {key[len("file_"):]: value for key, value in files.items() if value}
+    if not input_dir and not overrides:
+        raise click.UsageError("give INPUT_DIR or input files such as --iomem/--sysfs/--lspci/--dmesg")
+    inventory = load_host(input_dir, name=name, overrides=overrides)
+    regions = select_regions(regions_of(inventory), bdfs, region_names)
+    wanted = {r.bdf for r in regions} if (bdfs or region_names) else None
+    devices = [d for d in inventory.pci if wanted is None or d.bdf in wanted]
     if as_json:
-        emit_json(inventory.to_json())
-        return
+        data = inventory.to_json()
+        data["pci"] = [d for d in data["pci"] if wanted is None or d["bdf"] in wanted]
+        data["regions"] = [r.to_json() for r in regions]
+        emit_json(data)
+        return 0 if regions else 2
     out = console(min_width=110)
     out.print(f"host {inventory.name}, kernel {inventory.release or 'unknown'}; read {', '.join(inventory.inputs)}")
     table = Table(title="PCI devices")
     for column in ("BDF", "ids", "driver", "BARs", "register blocks"):
         table.add_column(column, overflow="fold")
-    for device in inventory.pci:
+    for device in devices:
         ids = f"{device.vendor:04x}:{device.device:04x}" if device.vendor is not None and device.device is not None else ""
         bars = "; ".join(f"{b.index}: {b.start:#x} +{b.size:#x}{' pref' if b.prefetchable else ''}"
                          f"{' 64' if b.is_64bit else ''}" for b in device.bars)
+        bars += "".join(f"; VF BAR{v.index}: {v.start:#x} {v.vf_count} x {v.per_vf_size:#x}" for v in device.vf_bars)
         blocks = "; ".join(f"{r.what} BAR{r.bar}+{r.offset:#x}" for r in device.register_blocks)
         table.add_row(device.bdf, ids, device.driver or "", bars, blocks)
     out.print(table)
-    if inventory.platform:
+    if inventory.platform and wanted is None:
         ptable = Table(title="platform devices")
         for column in ("node", "compatible", "reg", "dma-coherent", "status"):
             ptable.add_column(column, overflow="fold")
@@ -196,14 +221,23 @@ def inventory_cmd(input_dir: str, as_json: bool) -> None:
             ptable.add_row(node.path, ", ".join(node.compatible), "; ".join(f"{s:#x} +{n:#x}" for s, n in node.regs),
                            "yes" if node.dma_coherent else "no", node.status)
         out.print(ptable)
+    rtable = Table(title=f"{len(regions)} region{'' if len(regions) == 1 else 's'} to audit")
+    for column in ("region", "range", "kind", "sources"):
+        rtable.add_column(column, overflow="fold")
+    for region in regions:
+        rtable.add_row(region.name, f"{region.start:#x}-{region.end:#x}", region.kind, ", ".join(region.sources))
+    out.print(rtable)
     for warning in inventory.warnings:
         out.print(f"warning: {warning}")
-
+    if not regions:
+        click.echo("memattr: error: no device region found (nothing to audit)", err=True)
+        return 2
+    return 0
 
 
 @app.command("collect")
-@click.argument("outdir", type=click.Path())
-@click.option("--root", default="/", show_default=True, type=click.Path(exists=True, file_okay=False),
+@click.argument("outdir", type=PathArg())
+@click.option("--root", default="/", show_default=True, type=PathArg(exists=True, file_okay=False),
               help="read from this root instead of the live system (a mounted image or a copy)")
 @click.option("--no-lspci", is_flag=True, help="do not run lspci")
 @click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON")

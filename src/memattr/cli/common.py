@@ -9,6 +9,15 @@ import click
 from memattr.output import to_json
 
 
+class PathArg(click.Path):
+    """``click.Path`` that refuses a NUL byte with a usage error (``os.stat`` would raise ValueError)."""
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("a path cannot contain a NUL byte", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class Number(click.ParamType):
     """An unsigned integer of at most ``bits`` bits, written in hex (0x), binary (0b) or decimal."""
 

@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from memattr.cli import app
-from memattr.cli.common import console
+from memattr.cli.common import PathArg, console
 from memattr.errors import MemattrError
 from memattr.output import to_json, write_atomic
 
@@ -40,7 +40,7 @@ BIT = click.Choice(["0", "1", "both"])
 
 
 @app.command("vectors")
-@click.option("-o", "--output", required=True, type=click.Path(),
+@click.option("-o", "--output", required=True, type=PathArg(),
               help="a directory for csv/jsonl (one .gz file per feature set), a file for c ('-' for stdout)")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "c"]), default="csv", show_default=True)
 @click.option("--features", "features", multiple=True, help=FEATURE_HELP + " (default all)")
@@ -103,13 +103,13 @@ def vectors_cmd(output: str, fmt: str, features: tuple[str, ...], fwb: str, hcr_
 
 
 @app.command("conformance")
-@click.argument("implementation", required=False, type=click.Path())
+@click.argument("implementation", required=False, type=PathArg())
 @click.option("--profile", type=click.Choice(["qemu", "kvm-at"]), help="a known implementation, described from its source")
 @click.option("--features", "features", multiple=True,
               help=FEATURE_HELP + " (with --profile; default none and XS+MTE2+MTE_PERM)")
 @click.option("--all-shareability", is_flag=True, help="with --profile: all 9 shareability pairs (default NSH/NSH, ISH/ISH)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write the report to FILE")
+@click.option("-o", "--output", type=PathArg(dir_okay=False), help="write the report to FILE")
 def conformance_cmd(implementation: str | None, profile: str | None, features: tuple[str, ...],
                     all_shareability: bool, fmt: str, output: str | None) -> int:
     """Compare an implementation's S1+S2 results (IMPLEMENTATION.csv, or --profile) with the ASL.

@@ -11,13 +11,13 @@ from memattr.audit.reports import render
 from memattr.audit.run import AuditRequest, audit_host
 from memattr.cli import app
 from memattr.cli.arch_cmds import print_combination
-from memattr.cli.common import console
+from memattr.cli.common import PathArg, console
 
 DEFAULT_HOST = Path("examples") / "arm64-server"
 
 
 @app.command("demo")
-@click.argument("host", required=False, type=click.Path(), default=str(DEFAULT_HOST))
+@click.argument("host", required=False, type=PathArg(), default=str(DEFAULT_HOST))
 def demo_cmd(host: str) -> None:
     """Audit the bundled example host, then explain the classic case of the 2023 discussion."""
     out = console(min_width=120)

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from memattr.cli import app
-from memattr.cli.common import console, emit_json
+from memattr.cli.common import PathArg, console, emit_json
 from memattr.errors import MemattrError
 from memattr.inputs import read_text
 from memattr.litmus.dot import to_dot
@@ -56,11 +56,11 @@ def read_kinds(path: str) -> dict[str, str]:
 @app.command("litmus")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per test")
-@click.option("--kinds", "kinds_file", type=click.Path(exists=True, dir_okay=False),
+@click.option("--kinds", "kinds_file", type=PathArg(exists=True, dir_okay=False),
               help="expected kinds (herdtools7 kinds.txt); exit 1 on any mismatch")
 @click.option("--herd", "herd_format", is_flag=True, help="print herd7-style result blocks")
 @click.option("--explain", is_flag=True, help="draw one witnessing execution (Graphviz dot; SVG with -o x.svg)")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="with --explain: write the dot or SVG here")
+@click.option("-o", "--output", type=PathArg(dir_okay=False), help="with --explain: write the dot or SVG here")
 @click.option("--timeout", type=click.FloatRange(0.01, 86400), default=DEFAULT_TIMEOUT, show_default=True,
               help="seconds per test; a test that runs out is reported Unknown")
 @click.option("--max-steps", type=click.IntRange(1, 10**12), default=DEFAULT_MAX_STEPS, show_default=True,

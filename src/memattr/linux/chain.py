@@ -145,6 +145,11 @@ REGION_KINDS: tuple[RegionKind, ...] = (
     RegionKind("pci-bar-prefetchable", "PCIe memory BAR, prefetchable", True, True, False, False, "vfio-pci"),
     RegionKind("pci-bar-non-prefetchable", "PCIe memory BAR, non-prefetchable (registers)", True, False, True, False,
                "vfio-pci"),
+    # An SR-IOV VF is passed through with vfio-pci like any function; its BARs are slices of the PF's VF BAR.
+    RegionKind("sriov-vf-bar-prefetchable", "SR-IOV VF memory BAR, prefetchable", True, True, False, False,
+               "vfio-pci"),
+    RegionKind("sriov-vf-bar-non-prefetchable", "SR-IOV VF memory BAR, non-prefetchable (registers)", True, False,
+               True, False, "vfio-pci"),
     RegionKind("platform-mmio", "platform (non-PCIe) MMIO, e.g. a device-tree node", False, False, True, False,
                "vfio-platform"),
     RegionKind("coherent-device-memory", "cache-coherent device memory (nvgrace-gpu usemem class)", True, True,

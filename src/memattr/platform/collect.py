@@ -129,6 +129,13 @@ def _collect_into(staging: Path, base: Path, manifest: Manifest, run_lspci: bool
     if release:
         (staging / "uname-r").write_text(release + "\n")
         manifest.collected.append("uname-r")
+    if str(base) == "/":
+        (staging / "uname-m").write_text(platform.machine() + "\n")
+        manifest.collected.append("uname-m")
+        (staging / "hostname").write_text(platform.node() + "\n")
+        manifest.collected.append("hostname")
+    else:
+        _copy(base, "etc/hostname", staging, manifest, dest="hostname")
     for relative in ("proc/iomem", "proc/vmallocinfo", "proc/modules", "sys/firmware/fdt",
                      "sys/kernel/debug/kernel_page_tables"):
         _copy(base, relative, staging, manifest)

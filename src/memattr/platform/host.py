@@ -26,16 +26,17 @@ from typing import Callable
 from memattr.errors import MemattrError, join_problems
 from memattr.inputs import read_bytes, read_text
 from memattr.platform.devicetree import parse_dtb
-from memattr.platform.inventory import Bar, HostInventory, PciDevice
-from memattr.platform.iomem import parse_iomem
+from memattr.platform.inventory import Bar, HostInventory, IomemEntry, PciDevice, PlatformDevice
+from memattr.platform.iomem import parse_iomem, pci_bar_ranges, platform_ranges
 from memattr.platform.kernel_files import parse_config, parse_kallsyms, parse_modules, parse_release
-from memattr.platform.kmsg import parse_kmsg
+from memattr.platform.kmsg import KernelLog, parse_kmsg
 from memattr.platform.lspci import parse_lspci
 from memattr.platform.ptdump import parse_kernel_page_tables, parse_stage2_page_tables, parse_vmallocinfo
 from memattr.platform.sysfs_pci import parse_sysfs_devices
 
 FILES = {
     "release": "uname-r",
+    "machine": "uname-m",
     "iomem": "proc/iomem",
     "vmallocinfo": "proc/vmallocinfo",
     "modules": "proc/modules",
@@ -102,12 +103,13 @@ def load_host(
 
     dmesg_text: list[str] = []
 
-    def read_dmesg(path: Path) -> dict[str, dict[int, Bar]]:
+    def read_dmesg(path: Path) -> KernelLog:
         content = text(path, "dmesg")
         dmesg_text.append(content)
         return parse_kmsg(content, rel(path))
 
     release = attempt("release", lambda p: parse_release(text(p, "release"), rel(p)), None)
+    machine = attempt("machine", lambda p: text(p, "release").strip() or None, None)
     iomem = attempt("iomem", lambda p: parse_iomem(text(p, "iomem"), rel(p)), ())
     vmalloc = attempt("vmallocinfo", lambda p: parse_vmallocinfo(text(p, "vmallocinfo"), rel(p)), {})
     modules = attempt("modules", lambda p: parse_modules(text(p, "modules"), rel(p)), frozenset())
@@ -116,8 +118,9 @@ def load_host(
     sysfs = attempt("sysfs", lambda p: parse_sysfs_devices(p, label=rel(p)), ())
     platform = attempt("fdt", lambda p: parse_dtb(read_bytes(p, "fdt", label=rel(p)), rel(p)), ())
     ptdump = attempt("ptdump", lambda p: parse_kernel_page_tables(text(p, "ptdump"), vmalloc, rel(p)), ())  # type: ignore[arg-type]
-    lspci = attempt("lspci", lambda p: parse_lspci(text(p, "lspci"), rel(p)), ())
-    kmsg = attempt("dmesg", read_dmesg, {})
+    lspci_notes: list[str] = []
+    lspci = attempt("lspci", lambda p: parse_lspci(text(p, "lspci"), rel(p), lspci_notes), ())
+    kmsg = attempt("dmesg", read_dmesg, KernelLog())
     boot_log = tuple(dmesg_text[0].splitlines()) if dmesg_text else ()
     stage2 = []
     kvm_dir = path_of("kvm")
@@ -135,15 +138,70 @@ def load_host(
                            expected=f"at least one of {FILES['iomem']}, {FILES['sysfs']}, {FILES['lspci']}, "
                                     f"{FILES['dmesg']}, {FILES['fdt']}")
     pci, disagreements, warnings = _merge_pci(sysfs, lspci, kmsg)  # type: ignore[arg-type]
+    pci, platform, iomem_notes = _merge_iomem(pci, platform, iomem)  # type: ignore[arg-type]
+    warnings += iomem_notes
+    warnings = lspci_notes + list(kmsg.warnings) + warnings  # type: ignore[union-attr]
     return HostInventory(
-        name=name or (root.name if directory is not None else "host"), release=release, iomem=iomem, pci=pci, platform=platform,  # type: ignore[arg-type]
+        name=name or _host_name(root if directory is not None else None, overrides),
+        machine=machine, release=release, iomem=iomem, pci=pci, platform=platform,  # type: ignore[arg-type]
         page_tables=ptdump, stage2=tuple(stage2), config=config, modules=modules, symbols=symbols,  # type: ignore[arg-type]
         boot_log=boot_log, warnings=tuple(warnings), inputs=tuple(inputs), bar_disagreements=tuple(disagreements),
     )
 
 
+def _merge_iomem(pci: tuple[PciDevice, ...], platform: tuple[PlatformDevice, ...],
+                 iomem: tuple[IomemEntry, ...]) -> tuple[tuple[PciDevice, ...], tuple[PlatformDevice, ...], list[str]]:
+    """Add what only /proc/iomem shows: BAR ranges of functions no other source describes, and platform
+    MMIO ranges no device tree gave; confirm (as a source) the BARs other sources describe."""
+    notes: list[str] = []
+    if not iomem:
+        return pci, platform, notes
+    by_bdf = {device.bdf: device for device in pci}
+    for bdf, ranges in pci_bar_ranges(iomem).items():
+        where = [f"proc/iomem:{r.line}" for r in ranges]
+        device = by_bdf.get(bdf)
+        if device is not None and device.bars:
+            bars = []
+            for bar in device.bars:
+                same = [w for r, w in zip(ranges, where) if r.start == bar.start and r.end == bar.end]
+                bars.append(replace(bar, sources=bar.sources + tuple(same)) if same else bar)
+            by_bdf[bdf] = replace(device, bars=tuple(bars))
+            continue
+        # Only iomem knows this function: its BAR numbers and prefetchability are unknown, so each range
+        # is audited as a non-prefetchable BAR (the safe assumption) and said to be so.
+        bars = tuple(Bar(index=n, start=r.start, end=r.end, memory=True, prefetchable=False, is_64bit=r.end >> 32 > 0,
+                         sources=(w,), index_known=False) for n, (r, w) in enumerate(zip(ranges, where)))
+        notes.append(f"{bdf}: only /proc/iomem describes it ({', '.join(where)}): BAR numbers and prefetchability "
+                     "unknown, audited as non-prefetchable")
+        by_bdf[bdf] = replace(device or PciDevice(bdf=bdf), bars=bars, sources=tuple(where))
+    covered = [(start, start + size - 1) for node in platform for start, size in node.regs]
+    extra = []
+    for entry in platform_ranges(iomem):
+        if any(start <= entry.start and entry.end <= end for start, end in covered):
+            continue
+        extra.append(PlatformDevice(path=entry.name.split()[0], compatible=(), regs=((entry.start, entry.size),),
+                                    source=f"proc/iomem:{entry.line}"))
+    return tuple(by_bdf[b] for b in sorted(by_bdf)), tuple(platform) + tuple(extra), notes
+
+
+def _host_name(root: Path | None, overrides: dict[str, Path]) -> str:
+    """--name, else a collected hostname file, else the directory's name, else the first file's directory."""
+    if root is not None:
+        hostname = root / "hostname"
+        if hostname.is_file():
+            try:
+                text = read_text(hostname, "release").strip()
+            except MemattrError:
+                text = ""
+            if text and len(text) < 256 and not any(c.isspace() for c in text):
+                return text
+        return Path(os.path.abspath(root)).name or str(root)
+    first = overrides[sorted(overrides)[0]]
+    return Path(os.path.abspath(first)).parent.name or first.name
+
+
 def _merge_pci(
-    sysfs: tuple[PciDevice, ...], lspci: tuple[PciDevice, ...], kmsg: dict[str, dict[int, Bar]]
+    sysfs: tuple[PciDevice, ...], lspci: tuple[PciDevice, ...], kmsg: KernelLog
 ) -> tuple[tuple[PciDevice, ...], list[tuple[str, int, str]], list[str]]:
     """sysfs is authoritative for addresses and flags; lspci adds names, drivers and MSI-X blocks."""
     by_bdf: dict[str, PciDevice] = {d.bdf: d for d in sysfs}
@@ -177,11 +235,23 @@ def _merge_pci(
             bars=tuple(merged_bars) if base.bars else device.bars,
             register_blocks=device.register_blocks, sources=base.sources + device.sources,
         )
-    for bdf, bars in kmsg.items():
+    for bdf, (vendor, device_id, class_code) in kmsg.ids.items():
         base = by_bdf.get(bdf)
         if base is None:
-            by_bdf[bdf] = PciDevice(bdf=bdf, bars=tuple(bars[i] for i in sorted(bars)),
-                                    sources=tuple(bar.sources[0] for bar in bars.values()))
+            by_bdf[bdf] = PciDevice(bdf=bdf, vendor=vendor, device=device_id, class_code=class_code)
+        else:
+            by_bdf[bdf] = replace(base, vendor=base.vendor if base.vendor is not None else vendor,
+                                  device=base.device if base.device is not None else device_id,
+                                  class_code=base.class_code if base.class_code is not None else class_code)
+    for bdf, vfs in kmsg.vf_bars.items():
+        base = by_bdf.get(bdf) or PciDevice(bdf=bdf)
+        by_bdf[bdf] = replace(base, vf_bars=tuple(vfs[i] for i in sorted(vfs)))
+    for bdf, bars in kmsg.bars.items():
+        base = by_bdf.get(bdf)
+        if base is None or not base.bars:
+            base = base or PciDevice(bdf=bdf)
+            by_bdf[bdf] = replace(base, bars=tuple(bars[i] for i in sorted(bars)),
+                                  sources=base.sources + tuple(bar.sources[0] for bar in bars.values()))
             continue
         known = {bar.index: bar for bar in base.bars}
         for index, bar in bars.items():

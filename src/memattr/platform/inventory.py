@@ -39,10 +39,33 @@ class Bar:
     virtual: bool = False  # lspci [virtual]: an SR-IOV VF BAR or firmware-provided
     flags: int | None = None  # the IORESOURCE_* word from sysfs
     sources: tuple[str, ...] = ()  # "file:line" per source
+    index_known: bool = True  # False when only /proc/iomem saw it: ``index`` is its order, not its BAR number
 
     @property
     def size(self) -> int:
         return self.end - self.start + 1
+
+
+@dataclass(frozen=True, slots=True)
+class VfBar:
+    """An SR-IOV VF BAR of a physical function: VF n's BAR is start + n * per_vf_size (PCIe SR-IOV 3.3.14)."""
+
+    index: int
+    start: int
+    end: int
+    vf_count: int
+    per_vf_size: int
+    prefetchable: bool
+    is_64bit: bool
+    sources: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start + 1
+
+    def slice(self, vf: int) -> tuple[int, int]:
+        start = self.start + vf * self.per_vf_size
+        return start, start + self.per_vf_size - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +89,7 @@ class PciDevice:
     bars: tuple[Bar, ...] = ()
     register_blocks: tuple[SubRange, ...] = ()
     sources: tuple[str, ...] = ()
+    vf_bars: tuple[VfBar, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +144,24 @@ class HostInventory:
     warnings: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     bar_disagreements: tuple[tuple[str, int, str], ...] = ()  # (bdf, BAR, what the sources disagree on)
+    machine: str | None = None  # uname -m
+
+    def architecture(self) -> tuple[str | None, str]:
+        """(arm64 / another architecture / None when nothing says, and the evidence)."""
+        if self.machine:
+            return ("arm64" if self.machine in ("aarch64", "arm64") else self.machine), "uname -m"
+        if self.config.get("CONFIG_ARM64") == "y":
+            return "arm64", "CONFIG_ARM64=y"
+        for name, arch in (("CONFIG_X86_64", "x86_64"), ("CONFIG_X86", "x86"), ("CONFIG_RISCV", "riscv"),
+                           ("CONFIG_PPC64", "ppc64")):
+            if self.config.get(name) == "y":
+                return arch, f"{name}=y"
+        if self.release:
+            for marker, arch in ((".x86_64", "x86_64"), ("-amd64", "x86_64"), (".aarch64", "arm64"),
+                                 ("-arm64", "arm64"), ("-rpi", "arm64")):
+                if marker in self.release:
+                    return arch, f"kernel release {self.release}"
+        return None, ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -146,6 +188,11 @@ class HostInventory:
                         {"what": r.what, "bar": r.bar, "offset": f"{r.offset:#x}", "size": r.size}
                         for r in d.register_blocks
                     ],
+                    **({"vf_bars": [
+                        {"index": v.index, "start": f"{v.start:#x}", "end": f"{v.end:#x}", "vfs": v.vf_count,
+                         "per_vf_size": v.per_vf_size, "prefetchable": v.prefetchable, "64bit": v.is_64bit,
+                         "sources": list(v.sources)}
+                        for v in d.vf_bars]} if d.vf_bars else {}),
                 }
                 for d in self.pci
             ],

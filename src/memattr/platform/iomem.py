@@ -80,3 +80,51 @@ def ancestors(entries: tuple[IomemEntry, ...], index: int) -> list[IomemEntry]:
         chain.append(entries[parent])
         parent = entries[parent].parent
     return chain
+
+
+# Names of /proc/iomem entries (kernel/resource.c r_show prints ``resource->name``):
+_BDF_NAME = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")  # a PCI BAR: pci_dev_name() of its owner
+# Device-tree platform devices: of_device_make_bus_id() "fe200000.gpio" (often followed by the node name,
+# "9000000.pl011 pl011@9000000"), a node name "usb@fc400000", or an ACPI/DT path.
+_PLATFORM_NAME = re.compile(r"^(?:[0-9a-f]+\.[A-Za-z][\w,.+-]*|[A-Za-z][\w,.+-]*@[0-9a-f]+|/[\w/@,.-]+)(?:\s|$)")
+_NOT_DEVICES = ("System RAM", "reserved", "Kernel ", "PCI Bus", "PCI ECAM", "PCI MMCONFIG", "Crash kernel",
+                "ACPI", "Persistent Memory", "Reserved", "Unknown E820", "IOAPIC", "Local APIC", "System ROM",
+                "Video ROM", "Adapter ROM")
+
+
+def pci_bar_ranges(entries: tuple[IomemEntry, ...]) -> dict[str, list[IomemEntry]]:
+    """Ranges claimed in a PCI window by a function's name: its BARs as the kernel assigned them."""
+    found: dict[str, list[IomemEntry]] = {}
+    for entry in entries:
+        if _BDF_NAME.match(entry.name) and _under_pci_window(entries, entry):
+            found.setdefault(entry.name, []).append(entry)
+    return found
+
+
+def platform_ranges(entries: tuple[IomemEntry, ...]) -> list[IomemEntry]:
+    """Top-level ranges named after a platform device (not RAM, reserved, kernel or PCI windows)."""
+    children_of: dict[int, list[IomemEntry]] = {}
+    for entry in entries:
+        if entry.parent is not None:
+            children_of.setdefault(entry.parent, []).append(entry)
+    out = []
+    for index, entry in enumerate(entries):
+        if entry.parent is not None or entry.name.startswith(_NOT_DEVICES):
+            continue
+        if any(child.name.startswith("PCI Bus") for child in children_of.get(index, ())):
+            continue  # a PCI host bridge window: its BARs are found by name
+        if "pci" in entry.name.lower() and not _PLATFORM_NAME.match(entry.name):
+            continue
+        if _PLATFORM_NAME.match(entry.name):
+            out.append(entry)
+    return out
+
+
+def _under_pci_window(entries: tuple[IomemEntry, ...], entry: IomemEntry) -> bool:
+    parent = entry.parent
+    while parent is not None:
+        name = entries[parent].name
+        if name.startswith("PCI Bus") or name.startswith("pcie") or "pci" in name.lower():
+            return True
+        parent = entries[parent].parent
+    return False

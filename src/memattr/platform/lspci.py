@@ -21,7 +21,7 @@ _HEADER = re.compile(
 _IDS = re.compile(r"\[(?P<vendor>[0-9a-fA-F]{4}):(?P<device>[0-9a-fA-F]{4})\]")
 _CLASS = re.compile(r"^[^:]*\[(?P<cls>[0-9a-fA-F]{4})\]:")
 _REGION = re.compile(
-    r"^Region (?P<index>\d+): (?P<space>Memory at|I/O ports at) (?P<addr><ignored>|<unassigned>|[0-9a-fA-F]+)"
+    r"^(?:Region (?P<index>\d+): )?(?P<space>Memory at|I/O ports at) (?P<addr><ignored>|<unassigned>|[0-9a-fA-F]+)"
     r"(?P<attrs>(?: \([^)]*\))?)(?P<tags>.*)$"
 )
 _SIZE = re.compile(r"\[size=(?P<size>\d+)(?P<unit>[KMGT]?)\]")
@@ -31,7 +31,10 @@ _MSIX = re.compile(r"MSI-X: Enable[+-] Count=(?P<count>\d+)")
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
-def parse_lspci(text: str, source: str = "lspci.txt") -> tuple[PciDevice, ...]:
+def parse_lspci(text: str, source: str = "lspci.txt", warnings: list[str] | None = None) -> tuple[PciDevice, ...]:
+    """Devices and BARs; a line that is neither a device line nor inside one (a pasted shell prompt, a
+    heading) is skipped with a warning, and text with no device line at all is an error."""
+    notes = warnings if warnings is not None else []
     devices: list[PciDevice] = []
     current: dict | None = None
 
@@ -45,6 +48,8 @@ def parse_lspci(text: str, source: str = "lspci.txt") -> tuple[PciDevice, ...]:
             ))
 
     msix_count = None
+    next_index = 0  # `lspci -v` without -vv prints no "Region N:": BARs count in order, 64-bit ones twice
+    capability_indent: int | None = None  # inside a capability block (SR-IOV VF BARs are listed there)
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
         if not line.strip():
@@ -52,8 +57,10 @@ def parse_lspci(text: str, source: str = "lspci.txt") -> tuple[PciDevice, ...]:
         if not raw[0].isspace():
             match = _HEADER.match(line)
             if not match:
-                raise MemattrError(f"not an lspci device line: {line[:60]!r}", source=source, line=number,
-                                   expected="'[DOMAIN:]BUS:DEV.FN CLASS: DESCRIPTION' at the start of a line")
+                notes.append(f"{source}:{number}: not an lspci device line, skipped: {line[:60]!r}")
+                finish()
+                current = None
+                continue
             finish()
             domain = int(match.group("domain") or "0", 16)
             bdf = f"{domain:04x}:{match.group('bus').lower()}:{match.group('dev').lower()}.{match.group('fn')}"
@@ -68,16 +75,25 @@ def parse_lspci(text: str, source: str = "lspci.txt") -> tuple[PciDevice, ...]:
                 "driver": None, "bars": [], "blocks": [],
             }
             msix_count = None
+            next_index = 0
+            capability_indent = None
             continue
         if current is None:
-            raise MemattrError("indented line before any device line", source=source, line=number,
-                               expected="a device line first")
+            continue  # inside a skipped block (the warning names its first line)
         body = line.strip()
-        if body.startswith("Region "):
-            bar = _parse_region(body, f"{source}:{number}", source, number)
+        indent = len(line) - len(line.lstrip())
+        if capability_indent is not None and indent <= capability_indent:
+            capability_indent = None
+        if body.startswith("Capabilities:"):
+            capability_indent = indent  # its own line may carry "MSI-X: Enable+ Count=N"
+        elif capability_indent is not None:
+            pass  # lines inside a capability: SR-IOV "Region N:" lines there are VF BARs, not the function's
+        elif body.startswith(("Region ", "Memory at ", "I/O ports at ")):
+            bar, next_index = _parse_region(body, f"{source}:{number}", source, number, next_index)
             if bar is not None:
                 current["bars"].append(bar)
-        elif body.startswith("Kernel driver in use:"):
+            continue
+        if body.startswith("Kernel driver in use:"):
             current["driver"] = body.split(":", 1)[1].strip() or None
         elif (found := _MSIX.search(body)) is not None:
             msix_count = parse_int(found.group("count"), 10, source=source, line=number, what="an MSI-X count", bits=16)
@@ -90,29 +106,36 @@ def parse_lspci(text: str, source: str = "lspci.txt") -> tuple[PciDevice, ...]:
             current["blocks"].append(SubRange("MSI-X PBA", _small(found.group("bar"), source, number),
                                               parse_int(found.group("off"), 16, source=source, line=number), size))
     finish()
+    if not devices and text.strip():
+        raise MemattrError("no lspci device line", source=source, line=1,
+                           expected="'[DOMAIN:]BUS:DEV.FN CLASS: DESCRIPTION' lines from lspci -v/-vv/-vvv")
     return tuple(devices)
 
 
-def _parse_region(body: str, where: str, source: str, number: int) -> Bar | None:
+def _parse_region(body: str, where: str, source: str, number: int, next_index: int) -> tuple[Bar | None, int]:
+    """One BAR line; returns it (None when nothing is mapped) and the index the next unnumbered BAR gets."""
     match = _REGION.match(body)
     if not match:
         raise MemattrError(f"unrecognised Region line: {body[:70]!r}", source=source, line=number,
                            expected="'Region N: Memory at ADDR (ATTRS) [size=N]' or 'I/O ports at ADDR'")
-    index = parse_int(match.group("index"), 10, source=source, line=number, what="a BAR index")
+    words = [word.strip() for word in match.group("attrs").strip(" ()").split(",")] if match.group("attrs") else []
+    if match.group("index") is not None:
+        index = parse_int(match.group("index"), 10, source=source, line=number, what="a BAR index")
+    else:
+        index = next_index  # `lspci -v`: BARs in order, a 64-bit memory BAR taking two registers
+    following = index + (2 if "64-bit" in words else 1)
     if index > 5:
         raise MemattrError(f"BAR index {index} out of range", source=source, line=number, expected="0 to 5")
     address = match.group("addr")
     tags = match.group("tags")
     size_match = _SIZE.search(tags)
     if address in ("<ignored>", "<unassigned>") or size_match is None:
-        return None  # not assigned an address: nothing is mapped
+        return None, following  # not assigned an address: nothing is mapped
     size = parse_int(size_match.group("size"), 10, source=source, line=number, what="a BAR size") * _UNITS[size_match.group("unit")]
     if size >= 1 << 64:
         raise MemattrError("BAR size does not fit in 64 bits", source=source, line=number, expected="a real BAR size")
     if size == 0:
         raise MemattrError("BAR of size 0", source=source, line=number, expected="a positive [size=N]")
-    attrs = match.group("attrs").strip(" ()")
-    words = [word.strip() for word in attrs.split(",")] if attrs else []
     start = parse_int(address, 16, source=source, line=number, what="a 64-bit BAR address")
     if start + size > 1 << 64:
         raise MemattrError("BAR ends beyond the 64-bit address space", source=source, line=number,
@@ -121,7 +144,7 @@ def _parse_region(body: str, where: str, source: str, number: int) -> Bar | None
         index=index, start=start, end=start + size - 1, memory=match.group("space") == "Memory at",
         prefetchable="prefetchable" in words, is_64bit="64-bit" in words,
         disabled="[disabled]" in tags, virtual="[virtual]" in tags, sources=(where,),
-    )
+    ), following
 
 
 def _small(text: str, source: str, number: int) -> int:
