@@ -19,7 +19,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +68,8 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
     directory = target.parent
     if not directory.is_dir():
         raise _cannot(name, f"no such directory {directory}")
+    import tempfile  # only writers pay for it
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as error:

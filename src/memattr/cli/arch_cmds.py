@@ -9,12 +9,10 @@ from typing import Any
 import click
 
 from memattr.arch.combine import Access, Combination, Controls, attributes_json, combine
-from memattr.arch.descriptors import SHAREABILITY_ENCODING, decode_descriptor
 from memattr.arch.features import FEATURES, FeatureSet, parse_features
 from memattr.arch.mair import decode_mair, decode_mair_attr
 from memattr.arch.matrix import matrix
 from memattr.arch.memtypes import MemoryType, Shareability, Unpredictable, full_name
-from memattr.arch.properties import properties_of
 from memattr.arch.stage2 import decode_s2_memattr
 from memattr.cli import app
 from memattr.cli.common import Number, PathArg, console, emit_json
@@ -82,6 +80,7 @@ def decode_mair_attr_cmd(value: int, features_text: str | None, as_json: bool) -
     attr = decode_mair_attr(value, features)
     data = {"byte": f"{value:#04x}", "features": sorted(features), **_memtype_json(attr)}
     if not isinstance(attr, Unpredictable):
+        from memattr.arch.properties import properties_of
         data["properties"] = properties_of(attr).to_json()
     if as_json:
         emit_json(data)
@@ -99,6 +98,7 @@ def decode_mair_attr_cmd(value: int, features_text: str | None, as_json: bool) -
 
 def _print_properties(memtype: MemoryType) -> None:
     from rich.table import Table
+    from memattr.arch.properties import properties_of
     props = properties_of(memtype)
     table = Table(title=f"properties of {memtype.short_name}")
     table.add_column("property")
@@ -153,6 +153,7 @@ def decode_pte_cmd(value: int, stage: int, level: int, mair_value: int | None, f
     """Decode a stage-1 or stage-2 Block/Page descriptor VALUE (4KB granule)."""
     from rich.table import Table
     features = _features(features_text)
+    from memattr.arch.descriptors import SHAREABILITY_ENCODING, decode_descriptor
     descriptor = decode_descriptor(value, stage=stage, level=level)  # type: ignore[arg-type]
     share = SHAREABILITY_ENCODING[descriptor.sh]
     data: dict[str, Any] = {
@@ -334,7 +335,18 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
             import json
 
             head = json.dumps({"fwb": fwb, "features": sorted(features)})[:-1]
-            body = ",\n  ".join(json.dumps(cell.to_json(), ensure_ascii=False) for cell in cells)
+            # Cells share a few outcomes: each outcome's JSON is made once and the inputs put in front.
+            rendered: dict[tuple[object, ...], str] = {}
+            parts = []
+            for cell in cells:
+                data = cell.to_json()
+                del data["s1"], data["s2"]
+                key = tuple(data.items()) if "possible_memory_types" not in data else (id(cell),)
+                tail = rendered.get(key)
+                if tail is None:
+                    tail = rendered[key] = json.dumps(data, ensure_ascii=False)[1:]
+                parts.append(f'{{"s1": "{cell.s1:#04x}", "s2": "{cell.s2:#03x}", {tail}')
+            body = ",\n  ".join(parts)
             text = f'{head}, "cells": [\n  {body}\n]}}\n'
         else:
             buffer = io.StringIO()
