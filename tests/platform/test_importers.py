@@ -254,3 +254,53 @@ def test_real_qemu_virt_boot_log_assignment_wins():
     assert bars[1].start == 0x10080000 and not bars[1].prefetchable
     assert not bars[0].memory  # I/O ports
     assert 6 not in bars  # the ROM
+
+
+KMSG_SRIOV = """\
+[    0.348845] pci 0000:08:00.0: [8086:1521] type 00 class 0x020000
+[    0.348876] pci 0000:08:00.0: reg 0x30: [mem 0xfff80000-0xffffffff pref]
+[    0.349016] pci 0000:08:00.0: reg 0x184: [mem 0x82000ce0000-0x82000ce3fff 64bit pref]
+[    0.349020] pci 0000:08:00.0: VF(n) BAR0 space: [mem 0x82000ce0000-0x82000cfffff 64bit pref] (contains BAR0 for 8 VFs)
+[    0.349021] pci 0000:08:00.0: reg 0x44: [mem 0x1000-0x1fff]
+[    0.760000] pci 0000:08:00.0: BAR 7: assigned [mem 0x82000c00000-0x82000c1ffff 64bit pref]
+[    0.697385] pci 0000:01:00.1: [14e4:5f69] type 00 class 0x028000 PCIe Endpoint
+[    0.697403] pci 0000:01:00.1: VF BAR 0 [mem 0x00000000-0x00007fff 64bit pref]
+[    0.697404] pci 0000:01:00.1: VF BAR 0 [mem 0x00000000-0x0007ffff 64bit pref]: contains BAR 0 for 16 VFs
+[    0.700712] pci 0000:01:00.1: VF BAR 0 [mem 0x6c1000000-0x6c107ffff 64bit pref]: assigned
+[    0.700713] pci 0000:00:01.0: BAR 13: assigned [io  0x1000-0x1fff]
+[    0.700714] pci 0000:00:01.0:   bridge window [mem 0x6c0000000-0x6c0dfffff]
+"""
+
+
+def test_kmsg_sriov_roms_ids_and_unknown_offsets():
+    """iov.c prints VF BAR spaces ("VF(n) BARi space", v6.8+ "VF BAR i ...: contains BAR i for N VFs"); the
+    resources 7..12 (PCI_IOV_RESOURCES) are VF BARs the kernel may assign again later ("BAR 7: assigned")."""
+    log = parse_kmsg(KMSG_SRIOV, "k.txt")
+    assert log.ids["0000:08:00.0"] == (0x8086, 0x1521, 0x020000)
+    assert log.bars.get("0000:08:00.0", {}) == {}  # the ROM is not a BAR; VF registers are not the PF's
+    vf = log.vf_bars["0000:08:00.0"][0]
+    assert (vf.start, vf.end, vf.vf_count, vf.per_vf_size) == (0x82000C00000, 0x82000C1FFFF, 8, 0x4000)
+    assert vf.slice(3) == (0x82000C0C000, 0x82000C0FFFF) and vf.sources[0] == "k.txt:6"
+    new = log.vf_bars["0000:01:00.1"][0]
+    assert (new.start, new.vf_count, new.per_vf_size) == (0x6C1000000, 16, 0x8000)
+    assert any("k.txt:5: config offset 0x44" in w for w in log.warnings)
+    assert "0000:00:01.0" not in log.bars
+
+
+def test_lspci_v_form_without_region_numbers():
+    text = ("0000:01:00.0 VGA compatible controller [0300]: NVIDIA Corporation GA102 [GeForce RTX 3090] [10de:2204]\n"
+            "\tFlags: bus master, fast devsel, latency 0, IRQ 38\n"
+            "\tMemory at 60000000 (32-bit, non-prefetchable) [size=16M]\n"
+            "\tMemory at 6000000000 (64-bit, prefetchable) [size=32G]\n"
+            "\tMemory at 6800000000 (64-bit, prefetchable) [size=32M]\n"
+            "\tI/O ports at 1000 [size=128]\n"
+            "\tExpansion ROM at 61000000 [disabled] [size=512K]\n"
+            "\tCapabilities: [bb0] Single Root I/O Virtualization (SR-IOV)\n"
+            "\t\tRegion 0: Memory at 0000007000000000 (64-bit, prefetchable)\n"
+            "\tKernel driver in use: vfio-pci\n")
+    device = parse_lspci("pi@host:~ $ lspci -v\n" + text, "l.txt")[0]
+    assert [(b.index, b.start, b.size, b.prefetchable) for b in device.bars if b.memory] == [
+        (0, 0x60000000, 16 << 20, False), (1, 0x6000000000, 32 << 30, True), (3, 0x6800000000, 32 << 20, True)]
+    assert [b.index for b in device.bars if not b.memory] == [5]
+    assert device.driver == "vfio-pci"
+    assert "GeForce RTX 3090" in device.description  # names are never cut

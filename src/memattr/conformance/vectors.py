@@ -103,6 +103,7 @@ class BlockEngine:
         self.reserved: dict[tuple[int, int, bool], tuple[Prepared, ...]] = {}
         self.rendered: dict[tuple[int, int, bool, str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self.translated: dict[tuple[int, object, bool], Prepared] = {}
+        self.texts: dict[str, dict[tuple[int, int, bool, str, str], str]] = {}
         self.groups: dict[tuple[object, ...], str] = {}
 
     def stage1(self, s1: int, s1_sh: Shareability, controls: Controls) -> tuple[int, str, object, tuple[object, ...]]:
@@ -180,7 +181,7 @@ class BlockEngine:
         fixed = f"{int(block.fwb)},{fset}" if fmt == "csv" else f'{int(block.fwb)},"features":"{fset}"'
         tail = (f"{int(block.hcr_cd)},{int(block.hcr_dc)},{int(block.sctlr_c)}" if fmt == "csv" else
                 f'{int(block.hcr_cd)},"hcr_dc":{int(block.hcr_dc)},"sctlr_c":{int(block.sctlr_c)}')
-        texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+        texts = self.texts.setdefault(fmt, {})  # keyed like ``rendered``: no hashing of whole outcomes
         groups: dict[tuple[int, str, int], str] = {}
         s2_values = tuple(s2_values)
         for s1 in s1_values:
@@ -192,10 +193,10 @@ class BlockEngine:
                         parts = []
                         for s2_sh in SHAREABILITIES:
                             for fnxs in (False, True):
-                                shown = self.outcome(sid, stage1, steps1, s2, fnxs, controls, stage1_share, s2_sh)
-                                text = texts.get(shown)
+                                text = texts.get((sid, s2, fnxs, stage1_share, s2_sh))
                                 if text is None:
-                                    text = texts[shown] = out(shown)
+                                    shown = self.outcome(sid, stage1, steps1, s2, fnxs, controls, stage1_share, s2_sh)
+                                    text = texts[(sid, s2, fnxs, stage1_share, s2_sh)] = out(shown)
                                 parts.append(f"\0{s2_sh}{_FNXS[fmt][fnxs]}{tail}{text}")
                         group = groups[(sid, stage1_share, s2)] = "".join(parts)
                     yield group.replace("\0", _START[fmt].format(s1=s1, s2=s2, fixed=fixed, s1_sh=s1_sh.value))

@@ -20,7 +20,7 @@ A config offset that is none of these is a warning with its line, never fatal.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from memattr.errors import MemattrError
 from memattr.inputs import parse_int
@@ -39,6 +39,8 @@ _IDS = re.compile(rf"pci {_BDF}: \[(?P<vendor>[0-9a-f]{{4}}):(?P<device>[0-9a-f]
                   r"class 0x(?P<cls>[0-9a-f]{6})")
 # Standard header BARs (type 0: 0x10..0x24) and expansion ROMs (0x30 endpoints, 0x38 bridges).
 ROM_REGS = (0x30, 0x38)
+# Resource numbers of the VF BARs: PCI_IOV_RESOURCES .. PCI_IOV_RESOURCE_END (include/linux/pci.h, CONFIG_PCI_IOV).
+IOV_RESOURCES = (7, 12)
 
 
 @dataclass
@@ -107,11 +109,18 @@ def parse_kmsg(text: str, source: str = "dmesg.txt") -> KernelLog:
             if match.group("count"):
                 count = parse_int(match.group("count"), 10, source=source, line=number, what="a VF count", bits=16)
                 _add_vf(log, bdf, index, bar, count, source, number)
+            elif index in log.vf_bars.get(bdf, {}):
+                _move_vf(log, bdf, index, bar)  # v6.8+ "VF BAR n [mem ...]: assigned"
             else:
                 pending_vf.setdefault(bdf, []).append(bar)
             continue
+        if IOV_RESOURCES[0] <= index <= IOV_RESOURCES[1] and index - IOV_RESOURCES[0] in log.vf_bars.get(bdf, {}):
+            # Resources 7..12 are the VF BARs (PCI_IOV_RESOURCES, include/linux/pci.h): "BAR 7: assigned" moves
+            # VF BAR0 after the PF's SR-IOV space was sized (before v6.8 the line names the resource number).
+            _move_vf(log, bdf, index - IOV_RESOURCES[0], _bar(match, index, source, number))
+            continue
         if index > 5:
-            continue  # bridge windows and SR-IOV resources are numbered above 5
+            continue  # ROM (6), SR-IOV resources without VF lines and bridge windows
         log.bars.setdefault(bdf, {})[index] = _bar(match, index, source, number)
     for bdf, bars in pending_vf.items():
         known = log.vf_bars.get(bdf, {})
@@ -120,6 +129,16 @@ def parse_kmsg(text: str, source: str = "dmesg.txt") -> KernelLog:
                 log.warnings.append(f"{bar.sources[0]}: an SR-IOV VF BAR without a 'contains BAR n for N VFs' line; "
                                     "its VF count is unknown, so it is not a region")
     return log
+
+
+def _move_vf(log: KernelLog, bdf: str, index: int, bar: Bar) -> None:
+    """The kernel assigned the VF BAR space elsewhere: same size and VF count, new addresses."""
+    old = log.vf_bars[bdf][index]
+    if bar.size != old.size:
+        log.warnings.append(f"{bar.sources[0]}: VF BAR{index} reassigned with size {bar.size:#x}, not {old.size:#x}; "
+                            "kept the earlier assignment")
+        return
+    log.vf_bars[bdf][index] = replace(old, start=bar.start, end=bar.end, sources=bar.sources + old.sources)
 
 
 def _add_vf(log: KernelLog, bdf: str, index: int, total: Bar, count: int, source: str, number: int) -> None:
