@@ -158,6 +158,8 @@ def readers() -> list[Reader]:
         Reader("vmallocinfo", _side_reader("vmallocinfo"), found("examples/*/proc/vmallocinfo"),
                cli=[*audit, "--iomem", str(ex / "arm64-server/proc/iomem"), "--vmallocinfo"]),
         Reader("stage-2 ptdump", _stage2_reader, found("tests/data/platform/stage2-*.txt") or [_STAGE2_SEED], cli=[]),
+        Reader("QEMU mtree", _side_reader("mtree"), found("tests/data/platform/qemu-mtree-*.txt"),
+               cli=[*audit, "--iomem", str(ex / "arm64-server/proc/iomem"), "--mtree"]),
         Reader("config", _side_reader("config"), found("examples/*/config"),
                cli=[*audit, "--iomem", str(ex / "arm64-server/proc/iomem"), "--config-file"]),
         Reader("modules", _side_reader("modules"), found("examples/*/proc/modules"),

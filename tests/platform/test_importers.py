@@ -304,3 +304,21 @@ def test_lspci_v_form_without_region_numbers():
     assert [b.index for b in device.bars if not b.memory] == [5]
     assert device.driver == "vfio-pci"
     assert "GeForce RTX 3090" in device.description  # names are never cut
+
+
+def test_qemu_mtree_pieces_and_the_vmm_layout_rule():
+    """hw/vfio/region.c: "BDF BAR n" is trapped (i/o), its "mmaps[k]" sub-regions are the VMM's mmap (ram)."""
+    from memattr.audit.run import AuditRequest, audit_host
+    from memattr.platform.mtree import parse_mtree
+
+    text = read("qemu-mtree-vfio.txt")
+    pieces = parse_mtree(text, "m.txt")
+    assert [(p.bdf, p.bar, p.mapped) for p in pieces] == [
+        ("0000:01:00.0", 0, True), ("0000:01:00.0", 0, False), ("0000:01:00.0", 0, True),
+        ("0000:03:00.0", 0, False), ("0000:01:00.0", 1, True)]  # the I/O flat view is not read
+    assert pieces[1].bar_offset == 0xB90000 and pieces[1].source == "m.txt:8"
+    result = audit_host(EXAMPLE, AuditRequest(), overrides={"mtree": DATA / "qemu-mtree-vfio.txt"})
+    notes = {f.region: f.message for f in result.findings if f.rule == "MA012"}
+    assert "traps every access" in notes["0000:03:00.0 BAR0"]
+    assert "traps the rest: BAR+0xb90000 (0x11000 bytes)" in notes["0000:01:00.0 BAR0"]
+    assert "0000:01:00.0 BAR1" not in notes

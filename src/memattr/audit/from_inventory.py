@@ -38,7 +38,9 @@ def regions_of(inventory: HostInventory) -> list[AuditRegion]:
             label = f"BAR{bar.index}" if bar.index_known else f"range {bar.index} (BAR number unknown)"
             pref = ("prefetchable" if bar.prefetchable else "non-prefetchable") if bar.index_known else \
                 "prefetchability unknown, audited as non-prefetchable"
+            pieces = tuple(p for p in inventory.guest_pieces if p.bdf == device.bdf and p.bar == bar.index)
             regions.append(AuditRegion(
+                guest_pieces=pieces,
                 name=f"{device.bdf} {label.split(' (')[0]}", start=bar.start, end=bar.end, kind=kind.name,
                 title=f"{_describe(device)} {label} ({pref})",
                 pci=True, prefetchable=bar.prefetchable, read_side_effects=kind.read_side_effects,

@@ -145,6 +145,26 @@ def _observed_type(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
                    f"{expected} for the host driver's alias", (observed.get("source", "ptdump"),))
 
 
+def _vmm_layout(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
+    pieces = subject.region.guest_pieces
+    if not pieces:
+        return
+    mapped = [p for p in pieces if p.mapped]
+    trapped = [p for p in pieces if not p.mapped]
+    where = tuple(p.source for p in pieces)
+    if not mapped:
+        yield ("the VMM traps every access to this BAR (no mmaps[] piece in the guest's memory map): the guest's "
+               "memory type never reaches the device, every access exits to the VMM", where)
+        return
+    size = subject.region.size
+    covered = sum(p.gpa_end - p.gpa_start + 1 for p in mapped)
+    if trapped or covered < size:
+        pieces_text = ", ".join(f"BAR+{p.bar_offset:#x} ({p.gpa_end - p.gpa_start + 1:#x} bytes)" for p in trapped)
+        yield (f"the VMM maps {covered:#x} of {size:#x} bytes of this BAR through to the device and traps the "
+               f"rest{': ' + pieces_text if pieces_text else ''}; only the mapped pieces get the stage-2 type "
+               "the audit shows", where)
+
+
 RULES: tuple[Rule, ...] = (
     Rule("MA001", "speculative-access-to-registers", Severity.ERROR,
          "Normal memory type on a region with read side effects",
@@ -200,6 +220,12 @@ RULES: tuple[Rule, ...] = (
          "A host kernel_page_tables dump shows the memory type actually programmed; a difference from the "
          "type the model predicts for the host driver's ioremap means the model or the driver is not what "
          "you think.", _observed_type),
+    Rule("MA012", "vmm-traps-bar", Severity.NOTE,
+         "the VMM maps only part of a BAR (or none of it) through to the device",
+         "QEMU exposes a VFIO BAR as a trapped region with mmaps[] sub-regions backed by the VMM's mmap of the "
+         "vfio-pci region (hw/vfio/region.c); only those get stage-2 mappings of the device. Pieces it traps "
+         "(the MSI-X table, or a whole BAR) are emulated, so the memory types shown do not apply to them.",
+         _vmm_layout),
     Rule("MA011", "mismatched-device-types", Severity.NOTE,
          "aliases with different Device types",
          "Aliases that differ only in the Device G/R/E attributes keep coherency but each alias gets its own "

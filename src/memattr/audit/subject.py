@@ -28,6 +28,7 @@ class AuditRegion:
     nonposted: bool = False  # IORESOURCE_MEM_NONPOSTED: the host uses ioremap_np
     sources: tuple[str, ...] = ()  # where the region was seen, as "file:line"
     observations: tuple[dict[str, Any], ...] = ()  # host page-table observations for this range
+    guest_pieces: tuple[Any, ...] = ()  # the VMM's layout of this BAR in guest physical space (QEMU mtree)
 
     @property
     def size(self) -> int:
@@ -39,6 +40,9 @@ class AuditRegion:
             "kind": self.kind, "pci": self.pci, "prefetchable": self.prefetchable, "owner": self.owner,
             "bdf": self.bdf, "bar": self.bar, "registers_inside": list(self.registers_inside),
             "sources": list(self.sources),
+            **({"guest_pieces": [
+                {"gpa": f"{p.gpa_start:#x}-{p.gpa_end:#x}", "bar_offset": f"{p.bar_offset:#x}",
+                 "mapped": p.mapped, "source": p.source} for p in self.guest_pieces]} if self.guest_pieces else {}),
         }
 
 

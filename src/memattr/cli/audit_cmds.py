@@ -31,6 +31,7 @@ FILE_OPTIONS = (
     ("vmallocinfo", "--vmallocinfo", "/proc/vmallocinfo"),
     ("config", "--config-file", "the kernel config"),
     ("modules", "--modules", "/proc/modules"),
+    ("mtree", "--mtree", "QEMU 'info mtree -f' of the VM the region is passed to"),
 )
 
 

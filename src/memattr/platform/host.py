@@ -31,6 +31,7 @@ from memattr.platform.iomem import parse_iomem, pci_bar_ranges, platform_ranges
 from memattr.platform.kernel_files import parse_config, parse_kallsyms, parse_modules, parse_release
 from memattr.platform.kmsg import KernelLog, parse_kmsg
 from memattr.platform.lspci import parse_lspci
+from memattr.platform.mtree import parse_mtree
 from memattr.platform.ptdump import parse_kernel_page_tables, parse_stage2_page_tables, parse_vmallocinfo
 from memattr.platform.sysfs_pci import parse_sysfs_devices
 
@@ -47,6 +48,7 @@ FILES = {
     "ptdump": "sys/kernel/debug/kernel_page_tables",
     "kvm": "sys/kernel/debug/kvm",
     "lspci": "lspci.txt",
+    "mtree": "qemu-mtree.txt",
     "dmesg": "dmesg.txt",
 }
 
@@ -121,6 +123,7 @@ def load_host(
     lspci_notes: list[str] = []
     lspci = attempt("lspci", lambda p: parse_lspci(text(p, "lspci"), rel(p), lspci_notes), ())
     kmsg = attempt("dmesg", read_dmesg, KernelLog())
+    mtree = attempt("mtree", lambda p: parse_mtree(text(p, "mtree"), rel(p)), ())
     boot_log = tuple(dmesg_text[0].splitlines()) if dmesg_text else ()
     stage2 = []
     kvm_dir = path_of("kvm")
@@ -143,7 +146,7 @@ def load_host(
     warnings = lspci_notes + list(kmsg.warnings) + warnings  # type: ignore[union-attr]
     return HostInventory(
         name=name or _host_name(root if directory is not None else None, overrides),
-        machine=machine, release=release, iomem=iomem, pci=pci, platform=platform,  # type: ignore[arg-type]
+        machine=machine, guest_pieces=mtree, release=release, iomem=iomem, pci=pci, platform=platform,  # type: ignore[arg-type]
         page_tables=ptdump, stage2=tuple(stage2), config=config, modules=modules, symbols=symbols,  # type: ignore[arg-type]
         boot_log=boot_log, warnings=tuple(warnings), inputs=tuple(inputs), bar_disagreements=tuple(disagreements),
     )

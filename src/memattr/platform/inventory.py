@@ -145,6 +145,7 @@ class HostInventory:
     inputs: tuple[str, ...] = ()
     bar_disagreements: tuple[tuple[str, int, str], ...] = ()  # (bdf, BAR, what the sources disagree on)
     machine: str | None = None  # uname -m
+    guest_pieces: tuple[Any, ...] = ()  # memattr.platform.mtree.GuestPiece: a VMM's layout of VFIO BARs
 
     def architecture(self) -> tuple[str | None, str]:
         """(arm64 / another architecture / None when nothing says, and the evidence)."""
