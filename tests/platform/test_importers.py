@@ -322,3 +322,35 @@ def test_qemu_mtree_pieces_and_the_vmm_layout_rule():
     assert "traps every access" in notes["0000:03:00.0 BAR0"]
     assert "traps the rest: BAR+0xb90000 (0x11000 bytes)" in notes["0000:01:00.0 BAR0"]
     assert "0000:01:00.0 BAR1" not in notes
+
+
+def test_collect_records_cpu_features_and_kvm_caps_or_why_not(tmp_path):
+    from memattr.platform.collect import collect
+
+    manifest = collect(tmp_path / "live", run_lspci=False)
+    assert "kvm-caps" in manifest.collected or manifest.unreadable["kvm-caps"].startswith("/dev/kvm")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "dmesg.txt").write_text("[    0.5] CPU features: detected: Stage-2 Force Write-Back\n[    0.6] other\n")
+    collect(tmp_path / "out", root=root, run_lspci=False)
+    assert (tmp_path / "out/cpu-features.txt").read_text() == "[    0.5] CPU features: detected: Stage-2 Force Write-Back\n"
+
+
+def test_kvm_cacheable_pfnmap_capability_proves_the_v6_17_policy(tmp_path):
+    """KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED (243) answers 1 only with f55ce5a6cd33 (v6.17) on FWB+DIC."""
+    from memattr.audit.from_inventory import evidence_of
+    from memattr.linux.evidence import detect_policy
+
+    host = tmp_path / "host"
+    (host / "proc").mkdir(parents=True)
+    (host / "proc/iomem").write_text((EXAMPLE / "proc/iomem").read_text())
+    (host / "uname-r").write_text("6.12.0-55.el10.aarch64\n")
+    (host / "kvm-caps").write_text("KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED=1\nKVM_CAP_ARM_EL2=error 22\n")
+    detection = detect_policy(evidence_of(load_host(host)))
+    assert detection.policy.name == "cacheable-pfnmap"
+    assert any("KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED=1" in reason for reason in detection.reasons)
+    (host / "kvm-caps").write_text("KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED=0\n")
+    assert detect_policy(evidence_of(load_host(host))).policy.name == "allow-any-uncached"
+    (host / "kvm-caps").write_text("not a capability\n")
+    with pytest.raises(MemattrError, match="kvm-caps:1"):
+        load_host(host)

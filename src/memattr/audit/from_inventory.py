@@ -13,7 +13,7 @@ COHERENT_DRIVERS = ("nvgrace_gpu_vfio_pci", "nvgrace-gpu-vfio-pci")
 
 def evidence_of(inventory: HostInventory) -> Evidence:
     return Evidence(release=inventory.release, config=inventory.config, modules=inventory.modules,
-                    symbols=inventory.symbols, boot_log=inventory.boot_log)
+                    symbols=inventory.symbols, boot_log=inventory.boot_log, kvm_caps=inventory.kvm_caps)
 
 
 def regions_of(inventory: HostInventory) -> list[AuditRegion]:

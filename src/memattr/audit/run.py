@@ -66,7 +66,7 @@ def audit_host(directory: str | os.PathLike[str] | None, request: AuditRequest,
     if request.kernel:
         KernelVersion.parse(request.kernel)  # a clear error for a malformed --kernel
         evidence = type(evidence)(release=request.kernel, config=evidence.config, modules=evidence.modules,
-                                  symbols=evidence.symbols, boot_log=evidence.boot_log)
+                                  symbols=evidence.symbols, boot_log=evidence.boot_log, kvm_caps=evidence.kvm_caps)
     detection = detect_policy(evidence)
     warnings = list(inventory.warnings)
     fwb = request.fwb if request.fwb is not None else detection.fwb

@@ -27,6 +27,7 @@ class Evidence:
     modules: frozenset[str] = frozenset()  # loaded modules (/proc/modules)
     symbols: frozenset[str] = frozenset()  # /proc/kallsyms names
     boot_log: tuple[str, ...] = ()  # dmesg lines
+    kvm_caps: dict[str, int] = field(default_factory=dict)  # KVM_CHECK_EXTENSION answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,16 +40,25 @@ class Marker:
     modules: tuple[str, ...] = ()
     symbols: tuple[str, ...] = ()
     source: str = ""
+    kvm_caps: tuple[str, ...] = ()  # capabilities whose KVM_CHECK_EXTENSION answer is 1 or more
 
     def found(self, evidence: Evidence) -> list[str]:
         hits = [f"{name}={evidence.config[name]}" for name in self.config
                 if evidence.config.get(name) in ("y", "m")]
+        hits += [f"{name}={evidence.kvm_caps[name]}" for name in self.kvm_caps if evidence.kvm_caps.get(name, 0) >= 1]
         hits += [f"module {name}" for name in self.modules if name in evidence.modules]
         hits += [f"symbol {name}" for name in self.symbols if name in evidence.symbols]
         return hits
 
 
 MARKERS: tuple[Marker, ...] = (
+    Marker(
+        "cacheable-pfnmap capability", "cacheable-pfnmap",
+        kvm_caps=("KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED",),
+        source="KVM_CHECK_EXTENSION(KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED) answers 1 only in a kernel with "
+               "f55ce5a6cd33 'KVM: arm64: Expose new KVM cap for cacheable PFNMAP' (v6.17) on a CPU with FWB "
+               "and DIC; 0 says nothing (an older kernel, or one without those features)",
+    ),
     Marker(
         "nvgrace-gpu", "allow-any-uncached",
         config=("CONFIG_NVGRACE_GPU_VFIO_PCI",), modules=("nvgrace_gpu_vfio_pci",),

@@ -158,6 +158,8 @@ def _collect_into(staging: Path, base: Path, manifest: Manifest, run_lspci: bool
             manifest.collected.append("lspci.txt")
         else:
             manifest.unreadable["lspci.txt"] = result.stderr.strip()[:200] or f"exit {result.returncode}"
+    elif run_lspci and str(base) == "/":
+        manifest.unreadable["lspci.txt"] = "lspci is not installed (pciutils)"
     if str(base) == "/" and shutil.which("dmesg"):
         result = subprocess.run(["dmesg"], capture_output=True, text=True, check=False)
         if result.returncode == 0:
@@ -167,6 +169,61 @@ def _collect_into(staging: Path, base: Path, manifest: Manifest, run_lspci: bool
             manifest.unreadable["dmesg.txt"] = "dmesg not readable (kernel.dmesg_restrict; needs root)"
     else:
         _copy(base, "dmesg.txt", staging, manifest)
+    _cpu_features(staging, manifest)
+    if str(base) == "/":
+        _kvm_caps(staging, manifest)
+        if os.geteuid() != 0:
+            manifest.unreadable.setdefault("(root)", "not run as root: /proc/iomem addresses, debugfs page tables "
+                                                     "and the kernel log may be missing; run as root for all")
+        if not (base / "sys/kernel/debug").is_dir() or not any((base / "sys/kernel/debug").iterdir()):
+            manifest.unreadable.setdefault("sys/kernel/debug", "debugfs not mounted or not readable")
+
+
+# The boot log's CPU capability lines (arch/arm64/kernel/cpufeature.c), kept apart so they can be shared
+# when the whole log cannot.
+CPU_FEATURES_LINE = "CPU features: detected:"
+
+
+def _cpu_features(staging: Path, manifest: Manifest) -> None:
+    log = staging / "dmesg.txt"
+    if not log.exists():
+        return
+    lines = [line for line in log.read_text(errors="replace").splitlines() if CPU_FEATURES_LINE in line]
+    if lines:
+        (staging / "cpu-features.txt").write_text("\n".join(lines) + "\n")
+        manifest.collected.append("cpu-features.txt")
+
+
+# KVM_CHECK_EXTENSION = _IO(KVMIO, 0x03) (include/uapi/linux/kvm.h); the capabilities that tell which
+# stage-2 policy and features the running KVM has.
+KVM_CHECK_EXTENSION = 0xAE03
+KVM_CAPS = {
+    "KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED": 243,  # v6.17: 1 when cacheable PFNMAP is supported (FWB and DIC)
+    "KVM_CAP_ARM_EL2": 240,  # nested virtualisation
+    "KVM_CAP_ARM_MTE": 205,
+    "KVM_CAP_ARM_NISV_TO_USER": 177,
+}
+
+
+def _kvm_caps(staging: Path, manifest: Manifest) -> None:
+    import fcntl
+
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as error:
+        manifest.unreadable["kvm-caps"] = f"/dev/kvm: {error.strerror or error}"
+        return
+    try:
+        lines = []
+        for name, number in KVM_CAPS.items():
+            try:
+                lines.append(f"{name}={fcntl.ioctl(fd, KVM_CHECK_EXTENSION, number)}")
+            except OSError as error:
+                lines.append(f"{name}=error {error.errno}")
+        (staging / "kvm-caps").write_text("\n".join(lines) + "\n")
+        manifest.collected.append("kvm-caps")
+    finally:
+        os.close(fd)
 
 
 def _filter_kallsyms(data: bytes) -> bytes:

@@ -19,12 +19,13 @@ describe the same BAR are cross-checked.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from memattr.errors import MemattrError, join_problems
-from memattr.inputs import read_bytes, read_text
+from memattr.inputs import parse_int, read_bytes, read_text
 from memattr.platform.devicetree import parse_dtb
 from memattr.platform.inventory import Bar, HostInventory, IomemEntry, PciDevice, PlatformDevice
 from memattr.platform.iomem import parse_iomem, pci_bar_ranges, platform_ranges
@@ -49,6 +50,8 @@ FILES = {
     "kvm": "sys/kernel/debug/kvm",
     "lspci": "lspci.txt",
     "mtree": "qemu-mtree.txt",
+    "kvm_caps": "kvm-caps",
+    "cpu_features": "cpu-features.txt",
     "dmesg": "dmesg.txt",
 }
 
@@ -124,7 +127,10 @@ def load_host(
     lspci = attempt("lspci", lambda p: parse_lspci(text(p, "lspci"), rel(p), lspci_notes), ())
     kmsg = attempt("dmesg", read_dmesg, KernelLog())
     mtree = attempt("mtree", lambda p: parse_mtree(text(p, "mtree"), rel(p)), ())
+    kvm_caps = attempt("kvm_caps", lambda p: parse_kvm_caps(text(p, "release"), rel(p)), {})
+    cpu_features = attempt("cpu_features", lambda p: tuple(text(p, "dmesg").splitlines()), ())
     boot_log = tuple(dmesg_text[0].splitlines()) if dmesg_text else ()
+    boot_log += tuple(cpu_features)  # type: ignore[arg-type]
     stage2 = []
     kvm_dir = path_of("kvm")
     if kvm_dir.is_dir():
@@ -146,10 +152,27 @@ def load_host(
     warnings = lspci_notes + list(kmsg.warnings) + warnings  # type: ignore[union-attr]
     return HostInventory(
         name=name or _host_name(root if directory is not None else None, overrides),
-        machine=machine, guest_pieces=mtree, release=release, iomem=iomem, pci=pci, platform=platform,  # type: ignore[arg-type]
+        machine=machine, guest_pieces=mtree, kvm_caps=kvm_caps, release=release, iomem=iomem, pci=pci, platform=platform,  # type: ignore[arg-type]
         page_tables=ptdump, stage2=tuple(stage2), config=config, modules=modules, symbols=symbols,  # type: ignore[arg-type]
         boot_log=boot_log, warnings=tuple(warnings), inputs=tuple(inputs), bar_disagreements=tuple(disagreements),
     )
+
+
+def parse_kvm_caps(text: str, source: str) -> dict[str, int]:
+    """``memattr collect``'s kvm-caps: ``KVM_CAP_NAME=VALUE`` per line (KVM_CHECK_EXTENSION answers)."""
+    caps: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        name, _, value = line.partition("=")
+        if not re.fullmatch(r"KVM_CAP_\w{1,60}", name):
+            raise MemattrError(f"not a capability line: {line[:60]!r}", source=source, line=number,
+                               expected="KVM_CAP_NAME=VALUE")
+        if value.startswith("error"):
+            continue
+        caps[name] = parse_int(value, 10, source=source, line=number, what="a KVM_CHECK_EXTENSION answer", bits=32)
+    return caps
 
 
 def _merge_iomem(pci: tuple[PciDevice, ...], platform: tuple[PlatformDevice, ...],

@@ -146,6 +146,7 @@ class HostInventory:
     bar_disagreements: tuple[tuple[str, int, str], ...] = ()  # (bdf, BAR, what the sources disagree on)
     machine: str | None = None  # uname -m
     guest_pieces: tuple[Any, ...] = ()  # memattr.platform.mtree.GuestPiece: a VMM's layout of VFIO BARs
+    kvm_caps: dict[str, int] = field(default_factory=dict)  # KVM_CHECK_EXTENSION answers from /dev/kvm
 
     def architecture(self) -> tuple[str | None, str]:
         """(arm64 / another architecture / None when nothing says, and the evidence)."""
