@@ -135,3 +135,23 @@ def test_html_is_self_contained():
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert "<script" not in page and "<link" not in page
+
+
+def test_text_report_at_80_columns_keeps_addresses_and_types_whole():
+    from pathlib import Path
+
+    from memattr.audit.reports import render_text
+    from memattr.audit.run import AuditRequest, audit_host
+
+    host = Path(__file__).resolve().parents[1] / "data" / "hosts" / "lenovo-sr358fv2-phytium"
+    result = audit_host(host, AuditRequest(kernel="6.12", guest_map="wc", fwb=True))
+    text = render_text(result, width=80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for region in result.regions:
+        for address in (f"{region.subject.region.start:#x}", f"{region.subject.region.end:#x}"):
+            assert any(address in line for line in lines), address  # never split across lines
+    assert "Normal-iNC-oNC" in text and "Device-nGnRnE" in text
+    assert text.rstrip().endswith("(19 error, 54 warning, 0 note)")
+    assert "1 regions" not in render_text(audit_host(host, AuditRequest(kernel="6.12", fwb=True), bdfs=("07:00.0",),
+                                                     region_names=("BAR0",)), width=80)

@@ -9,6 +9,7 @@ import html
 import io
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -43,33 +44,60 @@ def render_text(result: AuditResult, *, width: int = 120) -> str:
         console.print(f"  policy: {reason}")
     for warning in result.warnings:
         console.print(f"  warning: {warning}")
-    table = Table(title="regions", show_lines=False)
-    for column in ("region", "range", "kind", "guest call", "host alias", "VMM alias", "stage 2", "guest gets"):
-        table.add_column(column, overflow="fold")
+    narrow = width < 150  # eight columns need about 150; below, kind and guest call go under the name
+    # Narrow terminals: no vertical rules, memory types and hex addresses whole, the rest wraps.
+    table = Table(title="regions", show_lines=narrow, box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD,
+                  padding=(0, 1), pad_edge=not narrow)
+    address_width = max([len(f"{r.subject.region.end:#x}") for r in result.regions] + [len("range")])
+    table.add_column("region" + (" / kind / guest call" if narrow else ""), overflow="fold", ratio=1)
+    table.add_column("range", no_wrap=True, min_width=address_width)
+    if not narrow:
+        table.add_column("kind", overflow="fold")
+        table.add_column("guest call", overflow="fold")
+    type_column = {"no_wrap": True, "min_width": 14}  # memory type names never break
+    table.add_column("host/VMM" if narrow else "host alias", **type_column)  # type: ignore[arg-type]
+    if not narrow:
+        table.add_column("VMM alias", **type_column)  # type: ignore[arg-type]
+    table.add_column("stage 2", **type_column)  # type: ignore[arg-type]
+    table.add_column("guest gets", **type_column)  # type: ignore[arg-type]
     for region in result.regions:
         subject = region.subject
         aliases = {a["who"].split(" (")[0]: a["memory_type"] for a in subject.aliases}
-        table.add_row(
-            subject.region.name, f"{subject.region.start:#x}-{subject.region.end:#x}", subject.region.kind,
-            subject.guest_call, aliases.get("host kernel", "-"), aliases.get("VMM", "-"),
-            str(subject.stage2.get("memory_type") or "refused"),
-            str(subject.effective.get("memory_type") or "refused"),
-        )
+        host, vmm = aliases.get("host kernel", "-"), aliases.get("VMM", "-")
+        span = (f"{subject.region.start:#x}\n{subject.region.end:#x}" if narrow else
+                f"{subject.region.start:#x}-{subject.region.end:#x}")
+        effective = str(subject.effective.get("memory_type") or "refused")
+        depends = subject.effective.get("depends_on_fwb")
+        if depends:
+            effective = f"{depends['without']} (no FWB) / {depends['with']} (FWB)"
+        stage2 = str(subject.stage2.get("memory_type") or "refused")
+        if narrow:
+            table.add_row(f"{subject.region.name}\n{subject.region.kind}\n{subject.guest_call}", span,
+                          f"{host}\n{vmm}", stage2, effective)
+        else:
+            table.add_row(subject.region.name, span, subject.region.kind, subject.guest_call, host, vmm, stage2,
+                          effective)
     console.print(table)
+    spans = {r.subject.region.name: f"{r.subject.region.start:#x}-{r.subject.region.end:#x}" for r in result.regions}
     findings = result.findings
     if not findings:
         console.print("no findings")
     else:
-        ftable = Table(title=f"findings ({len(findings)})")
+        ftable = Table(title=f"findings ({len(findings)})", show_lines=narrow)
         for column in ("severity", "rule", "region", "finding"):
             ftable.add_column(column, overflow="fold")
         order = sorted(findings, key=lambda f: (-f.severity.rank, f.rule, f.region))
         for finding in order:
-            ftable.add_row(finding.severity.value, finding.rule, finding.region, finding.message)
+            ftable.add_row(finding.severity.value, finding.rule, f"{finding.region}\n{spans.get(finding.region, '')}",
+                           finding.message)
         console.print(ftable)
     counts = ", ".join(f"{sum(1 for f in findings if f.severity is s)} {s.value}" for s in reversed(Severity))
-    console.print(f"{len(result.regions)} regions, {len(findings)} findings ({counts})")
+    console.print(f"{_plural(len(result.regions), 'region')}, {_plural(len(findings), 'finding')} ({counts})")
     return buffer.getvalue()
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def render_sarif(results: list[AuditResult]) -> dict[str, Any]:

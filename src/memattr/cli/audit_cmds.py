@@ -101,7 +101,11 @@ def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb
     if not input_dir and not overrides:
         raise click.UsageError("give INPUT_DIR, input files such as --iomem/--sysfs/--lspci, or --fleet DIR")
     result = audit_host(input_dir, request, overrides=overrides, name=name, bdfs=bdfs, region_names=region_names)
-    text = render(result, fmt)
+    import shutil
+    import sys
+
+    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() and not output else 120
+    text = render(result, fmt, width=max(60, width))
     if output:
         write_atomic(output, text)
     else:

@@ -123,9 +123,10 @@ def parse_kmsg(text: str, source: str = "dmesg.txt") -> KernelLog:
             continue  # ROM (6), SR-IOV resources without VF lines and bridge windows
         log.bars.setdefault(bdf, {})[index] = _bar(match, index, source, number)
     for bdf, bars in pending_vf.items():
-        known = log.vf_bars.get(bdf, {})
+        if log.vf_bars.get(bdf):
+            continue  # one VF's BAR, before the "VF(n) BARi space ... for N VFs" line that gives the region
         for bar in bars:
-            if not any(vf.start <= bar.start <= vf.end for vf in known.values()):
+            if True:
                 log.warnings.append(f"{bar.sources[0]}: an SR-IOV VF BAR without a 'contains BAR n for N VFs' line; "
                                     "its VF count is unknown, so it is not a region")
     return log
