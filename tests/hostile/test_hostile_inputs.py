@@ -437,3 +437,17 @@ def test_litmus_step_limit_really_stops_a_test(tmp_path, run):
 def test_litmus_limits_leave_ordinary_tests_alone(run):
     result = run("litmus", str(ROOT / "litmus/classic"), "--kinds", str(ROOT / "litmus/kinds.txt"))
     assert result.code == 0, result.err
+
+
+def test_standard_input_as_one_host_file():
+    lspci = (EXAMPLE / "lspci.txt").read_text()
+    done = subprocess.run([sys.executable, "-m", "memattr", "audit", "--lspci", "-", "--kernel", "6.12", "--json",
+                           "--fail-on", "none"], input=lspci, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    data = json.loads(done.stdout)
+    assert data["host"] == "stdin" and data["summary"]["regions"] == 5
+    bad = subprocess.run([sys.executable, "-m", "memattr", "audit", "--lspci", "-"], input="nothing\n",
+                         capture_output=True, text=True, timeout=60)
+    one_clear_error(bad, "<stdin>:1:")

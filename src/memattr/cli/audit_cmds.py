@@ -37,7 +37,7 @@ FILE_OPTIONS = (
 
 def _file_options(function):  # type: ignore[no-untyped-def]
     for key, flag, text in reversed(FILE_OPTIONS):
-        function = click.option(flag, f"file_{key}", type=PathArg(), help=text)(function)
+        function = click.option(flag, f"file_{key}", type=PathArg(allow_dash=True), help=text + " ('-': stdin)")(function)
     return function
 
 

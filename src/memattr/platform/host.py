@@ -66,7 +66,14 @@ def load_host(
     unknown = set(overrides) - set(FILES)
     if unknown:
         raise MemattrError(f"unknown input kind(s) {', '.join(sorted(unknown))}", expected=", ".join(FILES))
+    stdin_keys = [key for key, path in overrides.items() if str(path) == "-"]
+    if len(stdin_keys) > 1:
+        raise MemattrError(f"standard input given for {' and '.join(stdin_keys)}", expected="'-' for one input at most")
+    if stdin_keys and stdin_keys[0] in ("sysfs", "kvm", "fdt"):
+        raise MemattrError(f"'-' cannot stand for the {stdin_keys[0]} input", expected="a path")
     for key, path in overrides.items():
+        if str(path) == "-":
+            continue  # standard input, e.g. `lspci -vvnn | memattr audit --lspci -`
         if not os.path.lexists(path):
             raise MemattrError("no such file or directory", source=str(path), expected=f"the {key} input")
     if directory is None:
@@ -83,6 +90,8 @@ def load_host(
 
     # Positions are reported relative to the host directory, so reports do not depend on where it lies.
     def rel(p: Path) -> str:
+        if str(p) == "-":
+            return "<stdin>"
         try:
             return str(p.relative_to(root))
         except ValueError:
@@ -94,7 +103,7 @@ def load_host(
 
     def attempt(key: str, parse: Callable[[Path], object], default: object) -> object:
         path = path_of(key)
-        if not os.path.lexists(path):
+        if str(path) != "-" and not os.path.lexists(path):
             return default
         inputs.append(rel(path))
         try:
@@ -104,6 +113,8 @@ def load_host(
         return default
 
     def text(path: Path, kind: str) -> str:
+        if str(path) == "-":
+            return read_text("-", kind, label="<stdin>", allow_stdin=True)
         return read_text(path, kind, label=rel(path))
 
     dmesg_text: list[str] = []
@@ -222,8 +233,10 @@ def _host_name(root: Path | None, overrides: dict[str, Path]) -> str:
             if text and len(text) < 256 and not any(c.isspace() for c in text):
                 return text
         return Path(os.path.abspath(root)).name or str(root)
-    first = overrides[sorted(overrides)[0]]
-    return Path(os.path.abspath(first)).parent.name or first.name
+    files = [overrides[key] for key in sorted(overrides) if str(overrides[key]) != "-"]
+    if not files:
+        return "stdin"
+    return Path(os.path.abspath(files[0])).parent.name or files[0].name
 
 
 def _merge_pci(
