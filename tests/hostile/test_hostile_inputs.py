@@ -451,3 +451,15 @@ def test_standard_input_as_one_host_file():
     bad = subprocess.run([sys.executable, "-m", "memattr", "audit", "--lspci", "-"], input="nothing\n",
                          capture_output=True, text=True, timeout=60)
     one_clear_error(bad, "<stdin>:1:")
+
+
+def test_a_bad_test_in_a_batch_is_reported_and_the_batch_goes_on(tmp_path, run):
+    for name in ("MP", "SB"):
+        (tmp_path / f"{name}.litmus").write_text((ROOT / f"litmus/classic/{name}.litmus").read_text())
+    (tmp_path / "BAD.litmus").write_text("AArch64 BAD\n{\n0:X1=x;\n}\n P0 ;\n FOO X0 ;\nexists (0:X0=1)\n")
+    os.mkfifo(tmp_path / "FIFO.litmus")
+    result = run("litmus", str(tmp_path), "--json")
+    assert result.code == 4
+    kinds = {t["name"]: t["kind"] for t in result.json()["tests"]}
+    assert kinds == {"BAD": "Unsupported", "FIFO": "Unsupported", "MP": "Allowed", "SB": "Allowed"}
+    assert "4 tests: 2 ran, 0 differ from --kinds, 0 unknown (limits), 2 unsupported" in result.err

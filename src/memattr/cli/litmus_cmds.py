@@ -69,8 +69,11 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
                output: str | None, timeout: float, max_steps: int) -> int:
     """Run AArch64 litmus tests (files or directories) and report their kinds.
 
-    Exit status: 0 every test ran (and matched --kinds); 1 a kind differs from --kinds; 2 bad input;
-    3 a test hit --timeout or --max-steps (its kind is Unknown, with the reason).
+    Exit status: 0 every test ran (and matched --kinds); 1 a kind differs from --kinds; 2 bad input
+    (one test given alone that cannot be read or parsed, a bad --kinds file); 3 a test hit --timeout or
+    --max-steps (its kind is Unknown, with the reason); 4 a test of a batch is unsupported (it cannot be
+    read or parsed, or uses what memattr does not model): it is reported with the reason and the batch goes
+    on.  The worst status wins.  A summary line counts each outcome.
     """
     files = _files(paths)
     if explain:
@@ -79,10 +82,22 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
     results: list[tuple[Path, Result]] = []
     with _Progress(len(files)) as progress:
         for path in files:
-            test = parse_file(path)
+            try:
+                test = parse_file(path)
+            except MemattrError as error:
+                if len(files) == 1:
+                    raise
+                results.append((path, Result(path.stem, "", {}, 0, 0, 0.0, status="unsupported",
+                                             reason=str(error))))
+                continue
             progress.test(test.name)
-            results.append((path, run_test(test, budget=Budget(timeout=timeout, max_steps=max_steps,
-                                                              progress=progress.steps))))
+            try:
+                results.append((path, run_test(test, budget=Budget(timeout=timeout, max_steps=max_steps,
+                                                                  progress=progress.steps))))
+            except MemattrError as error:  # the model meets something it does not handle
+                if len(files) == 1:
+                    raise
+                results.append((path, Result(test.name, "", {}, 0, 0, 0.0, status="unsupported", reason=str(error))))
     mismatches = [r for _, r in results if r.name in kinds and kinds[r.name] != r.kind]
     missing = [r.name for _, r in results if kinds and r.name not in kinds]
     if as_json:
@@ -109,9 +124,17 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
         console(min_width=120).print(table)
     if missing:
         click.echo(f"memattr: note: not in {kinds_file}: {', '.join(missing)}", err=True)
-    unknown = [r for _, r in results if r.status != "ok"]
+    unknown = [r for _, r in results if r.status == "unknown"]
+    unsupported = [r for _, r in results if r.status == "unsupported"]
     for result in unknown:
         click.echo(f"memattr: {result.name}: Unknown: {result.reason}", err=True)
+    for result in unsupported:
+        click.echo(f"memattr: {result.name}: unsupported: {result.reason}", err=True)
+    ran = len(results) - len(unknown) - len(unsupported)
+    click.echo(f"memattr: {len(results)} tests: {ran} ran, {len(mismatches)} differ from --kinds, "
+               f"{len(unknown)} unknown (limits), {len(unsupported)} unsupported", err=True)
+    if unsupported:
+        return 4
     if unknown:
         return 3
     return 1 if mismatches else 0

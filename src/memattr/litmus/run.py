@@ -27,7 +27,7 @@ class Result:
     witness: tuple[Execution, Relations] | None = None
     reasons: tuple[str, ...] = ()
     executions: int = 0
-    status: str = "ok"  # "unknown": a limit stopped the test before its verdict (see ``reason``)
+    status: str = "ok"  # "unknown": a limit stopped the test; "unsupported": it could not be read or modelled
     reason: str | None = None
 
     @property
@@ -42,13 +42,17 @@ class Result:
 
     @property
     def kind(self) -> str:
+        if self.status == "unsupported":
+            return "Unsupported"
         if self.status != "ok":
             return "Unknown"
         return {"Never": "Forbidden", "Always": "Required", "Sometimes": "Allowed"}[self.observation]
 
     @property
     def validated(self) -> bool:
-        """herd's Ok/No: the condition's quantifier holds."""
+        """herd's Ok/No: the condition's quantifier holds (never for a test that did not run)."""
+        if self.status != "ok" or not self.condition:
+            return False
         quantifier = self.condition.split()[0]
         if quantifier == "exists":
             return self.positive > 0
@@ -58,7 +62,7 @@ class Result:
 
     def herd_text(self) -> str:
         if self.status != "ok":
-            return f"Test {self.name} Unknown\nReason {self.reason}\nTime {self.name} {self.time_s:.2f}\n"
+            return f"Test {self.name} {self.kind}\nReason {self.reason}\nTime {self.name} {self.time_s:.2f}\n"
         lines = [f"Test {self.name} {'Required' if self.condition.startswith('forall') else 'Allowed'}",
                  f"States {len(self.states)}"]
         for state in sorted(self.states):
