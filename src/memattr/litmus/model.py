@@ -219,10 +219,15 @@ RELATIONS: tuple[Definition, ...] = (
         restrict(seq(seq(r["po"], _ids(r, r.s.dmb_st)), r["po"]), dom=r.s.W, rng=r.s.W),
         restrict(r["po"], rng=r.s.L),
     )),
+    # A write is locally ordered after every earlier access to the same location on its PE, so it cannot
+    # become visible to another observer before them (herd's aarch64.cat "let lws = po-loc; [W]", part of
+    # lob and so of ob; single-copy-atomic accesses only, so lws; si is lws here).
+    Definition("lws", "Local-write-successor: po-loc; [W] (B2.3.7)",
+               lambda r: restrict(r["po-loc"], rng=r.s.W)),
     # A peripheral processes what arrives in order (memattr's model of an endpoint observer).
     Definition("devpo", "po of peripheral (device) threads", lambda r: restrict(r["po"], dom=r.s.device_thread)),
-    Definition("ob", "Ordered-before: (obs | dob | aob | bob)+ (B2.3.7)",
-               lambda r: union(r["obs"], r["dob"], r["aob"], r["bob"], r["devpo"])),
+    Definition("ob", "Ordered-before: (obs | lws | dob | aob | bob)+ (B2.3.7)",
+               lambda r: union(r["obs"], r["lws"], r["dob"], r["aob"], r["bob"], r["devpo"])),
     # --- the endpoint extension: arrival at peripherals ---------------------------------------------
     Definition("lob", "Locally-ordered-before: (dob | aob | bob)+ within a PE", lambda r: closure(
         frozenset(p for p in union(r["dob"], r["aob"], r["bob"]) if r.same_thread(*p)))),

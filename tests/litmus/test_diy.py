@@ -1,0 +1,41 @@
+"""memattr against herd7's verdicts on a diy7-generated set (litmus/diy/README.md).
+
+The tests are regenerated with diy7 when the herdtools7 build is beside the checkout (CI has it);
+herd7's verdicts are committed facts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from memattr.litmus.parser import parse_file
+from memattr.litmus.run import run_test
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = ROOT.parent / "shared" / "tools" / "herdtools7"
+SAFE = ("Rfe Fre Wse PodWW PodWR PodRW PodRR DpAddrdR DpAddrdW DpDatadW DpCtrldW DpCtrlIsbdR DMB.SYdWW DMB.SYdRR "
+        "DMB.STdWW PosRR Rfi Fri Wsi Coi")
+
+
+def _kinds(name: str) -> dict[str, str]:
+    lines = (ROOT / "litmus/diy" / name).read_text().splitlines()
+    return dict(line.split() for line in lines if line.strip() and not line.startswith("#"))
+
+
+@pytest.mark.skipif(not (TOOLS / "bin/diy7").exists(), reason="herdtools7 build not beside the checkout")
+def test_every_two_thread_diy_test_has_herd7s_verdict(tmp_path):
+    subprocess.run([str(TOOLS / "bin/diy7"), "-set-libdir", str(TOOLS / "diy-libdir"), "-arch", "AArch64",
+                    "-nprocs", "2", "-eprocs", "-size", "5", "-num", "false", "-safe", SAFE, "-o", str(tmp_path)],
+                   check=True, capture_output=True, timeout=300)
+    kinds = _kinds("kinds-2thread.txt")
+    files = sorted(tmp_path.glob("*.litmus"))
+    assert len(files) == len(kinds) == 314
+    differ = {}
+    for path in files:
+        result = run_test(parse_file(path), keep_witness=False)
+        if kinds[result.name] != result.kind:
+            differ[result.name] = (kinds[result.name], result.kind)
+    assert differ == {}
