@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from typing import Any
 
 from rich import box
@@ -183,36 +184,83 @@ def _colour(memory_type: str | None) -> str:
 
 
 def _chain_svg(region: RegionResult) -> str:
-    """The region's chain as a picture: one box per alias and stage, arrows towards what the guest gets."""
+    """The region as a picture: the host's aliases of the physical page in one row, the guest's
+    translation (stage 1, stage 2, what it gets) in another, every box coloured by its memory type."""
     subject = region.subject
-    boxes: list[tuple[str, str, str | None]] = []
-    for alias in subject.aliases:
-        if alias["who"] == "guest":
-            continue
-        boxes.append((alias["who"], alias["how"], alias["memory_type"]))
+    e = html.escape
+    host_boxes = [(a["who"], a["how"], a["memory_type"]) for a in subject.aliases if a["who"] != "guest"]
+    guest = next((a for a in subject.aliases if a["who"] == "guest"), None)
+    s1_byte = re.search(r"stage 1 (0x[0-9a-f]{2})", guest["how"]).group(1) if guest and "stage 1" in guest["how"] \
+        else None
+    s1_type = None
+    if s1_byte:
+        from memattr.arch.mair import decode_mair_attr
+
+        s1_type = getattr(decode_mair_attr(int(s1_byte, 16), frozenset({"XS", "MTE2"})), "short_name", None)
     prot = str(subject.stage2.get("prot") or "refused").replace("KVM_PGTABLE_", "")
-    boxes.append(("KVM stage 2", f"{prot} {subject.stage2.get('memattr') or ''}".strip(), subject.stage2.get("memory_type")))
-    boxes.append(("guest stage 1", subject.guest_call, None))
-    boxes.append(("guest gets", "", subject.effective.get("memory_type")))
-    box_w, box_h, gap = 215, 62, 28
-    width = len(boxes) * (box_w + gap)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{box_h + 20}" '
-             f'role="img" aria-label="mapping chain of {html.escape(subject.region.name)}">']
-    for n, (title, how, memory_type) in enumerate(boxes):
-        x = n * (box_w + gap) + 4
-        parts.append(f'<rect x="{x}" y="8" width="{box_w}" height="{box_h}" rx="8" fill="{_colour(memory_type)}" '
-                     f'stroke="#555"/>')
-        parts.append(f'<text x="{x + 8}" y="26" font-size="12" font-weight="600">{html.escape(title[:30])}</text>')
-        parts.append(f'<text x="{x + 8}" y="43" font-size="11">{html.escape(how[:34])}</text>')
-        parts.append(f'<text x="{x + 8}" y="60" font-size="12">{html.escape(memory_type or "")}</text>')
-        if n < len(boxes) - 1:
-            ax = x + box_w
-            parts.append(f'<line x1="{ax + 2}" y1="{8 + box_h / 2}" x2="{ax + gap - 4}" y2="{8 + box_h / 2}" '
-                         f'stroke="#333" stroke-width="2" marker-end="url(#arrow)"/>')
-    parts.insert(1, '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="6" refY="4" orient="auto">'
-                    '<path d="M0,0 L8,4 L0,8 z" fill="#333"/></marker></defs>')
-    parts.append("</svg>")
-    return "".join(parts)
+    guest_boxes = [
+        ("guest stage 1", f"{subject.guest_call}" + (f", MAIR {s1_byte}" if s1_byte else ""), s1_type),
+        ("KVM stage 2", f"{prot} {subject.stage2.get('memattr') or ''}".strip(), subject.stage2.get("memory_type")),
+        ("guest gets", "", subject.effective.get("memory_type")),
+    ]
+    box_w, line_h, gap, pad = 220, 16, 30, 8
+    page_w = 190
+
+    def box(x: int, y: int, title: str, how: str, memory_type: str | None) -> tuple[str, int]:
+        lines = [(title, "600", 12)] + ([(how, "400", 11)] if how else []) + \
+            [(memory_type or ("refused" if title in ("KVM stage 2", "guest gets") else "unknown"), "400", 12)]
+        height = pad * 2 + line_h * len(lines)
+        text = "".join(f'<text x="{x + 8}" y="{y + pad + line_h * (n + 1) - 4}" font-size="{size}" '
+                       f'font-weight="{weight}">{e(value)}</text>' for n, (value, weight, size) in enumerate(lines))
+        return (f'<rect x="{x}" y="{y}" width="{box_w}" height="{height}" rx="8" fill="{_colour(memory_type)}" '
+                f'stroke="#555"/>' + text), height
+
+    def arrow(x1: float, y1: float, x2: float, y2: float, dashed: bool = False) -> str:
+        dash = ' stroke-dasharray="5,4"' if dashed else ""
+        return (f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#333" stroke-width="2"{dash} '
+                f'marker-end="url(#arrow)"/>')
+
+    parts: list[str] = []
+    # The host's aliases, one under the other, each pointing at the physical page on the right.
+    y = 26
+    centres = []
+    for title, how, memory_type in host_boxes:
+        svg, height = box(4, y, title, how, memory_type)
+        parts.append(svg)
+        centres.append(y + height / 2)
+        y += height + 10
+    aliases_bottom = y - 10 if host_boxes else 26
+    page_x = 4 + max(1, len(guest_boxes)) * (box_w + gap)
+    page_y = 26
+    page_h = max(aliases_bottom - page_y, 56)
+    parts.append(f'<rect x="{page_x}" y="{page_y}" width="{page_w}" height="{page_h}" fill="#fff" '
+                 f'stroke="#222" stroke-width="2"/>'
+                 f'<text x="{page_x + 8}" y="{page_y + 20}" font-size="12" font-weight="600">physical page</text>'
+                 f'<text x="{page_x + 8}" y="{page_y + 38}" font-size="11">{subject.region.start:#x}</text>')
+    for centre in centres:
+        parts.append(arrow(4 + box_w + 2, centre, page_x - 4, centre, dashed=True))
+    # The guest's translation chain below, ending at the same page.
+    y2 = page_y + page_h + 40
+    heights = []
+    for n, (title, how, memory_type) in enumerate(guest_boxes):
+        svg, height = box(4 + n * (box_w + gap), y2, title, how, memory_type)
+        parts.append(svg)
+        heights.append(height)
+    row_mid = y2 + 24
+    for n in range(len(guest_boxes) - 1):
+        x = 4 + n * (box_w + gap) + box_w
+        parts.append(arrow(x + 2, row_mid, x + gap - 4, row_mid))
+    last_x = 4 + (len(guest_boxes) - 1) * (box_w + gap) + box_w
+    parts.append(arrow(last_x + 2, row_mid, page_x + page_w / 2, page_y + page_h + 4))
+    row_h = max(heights)
+    width = page_x + page_w + 8
+    total_h = y2 + row_h + 8
+    labels = (f'<text x="4" y="16" font-size="11" fill="#555">aliases of the page (host kernel, VMM)</text>'
+              f'<text x="4" y="{y2 - 8}" font-size="11" fill="#555">the guest\'s translation</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{total_h}" role="img" '
+            f'aria-label="mapping chain of {e(subject.region.name)}">'
+            '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="6" refY="4" orient="auto">'
+            '<path d="M0,0 L8,4 L0,8 z" fill="#333"/></marker></defs>' + labels + "".join(parts) + "</svg>")
 
 
 def render_html(result: AuditResult) -> str:
