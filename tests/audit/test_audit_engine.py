@@ -155,3 +155,22 @@ def test_text_report_at_80_columns_keeps_addresses_and_types_whole():
     assert text.rstrip().endswith("(19 error, 54 warning, 0 note)")
     assert "1 regions" not in render_text(audit_host(host, AuditRequest(kernel="6.12", fwb=True), bdfs=("07:00.0",),
                                                      region_names=("BAR0",)), width=80)
+
+
+def test_rules_see_typed_hazards_and_aliases():
+    """The chain decides each hazard once, as a value the rules read (no strings parsed back)."""
+    from pathlib import Path
+
+    from memattr.arch.memtypes import Normal
+    from memattr.audit.run import AuditRequest, audit_host
+    from memattr.linux.chain import Alias, Hazard
+
+    host = Path(__file__).resolve().parents[2] / "examples" / "arm64-server"
+    result = audit_host(host, AuditRequest(kernel="6.12", guest_map="wc", fwb=True), bdfs=("01:00.0",))
+    subject = result.regions[0].subject
+    assert all(isinstance(a, Alias) for a in subject.aliases)
+    assert isinstance(subject.guest_memtype, Normal) and subject.guest_type == "Normal-iNC-oNC"
+    mismatch = subject.hazards_of("mismatched-aliases")
+    assert mismatch and isinstance(mismatch[0], Hazard) and {a.who for a in mismatch[0].aliases} >= {"guest"}
+    finding = next(f for f in result.regions[0].findings if f.rule == "MA002")
+    assert finding.message == mismatch[0].text

@@ -47,14 +47,14 @@ def test_cacheable_policy_with_fwb_maps_write_back():
     result = trace(kernel=v("6.17"), region="coherent-device-memory", guest_call="memremap_wb", fwb=True)
     assert result.stage2["memattr"] == "0b0110"  # MT_S2_FWB_NORMAL
     assert result.effective["memory_type"] == "Normal-iWB-oWB"
-    assert not [h for h in result.hazards if h.startswith("mismatched-aliases")]
+    assert not [h for h in result.hazards if str(h).startswith("mismatched-aliases")]
 
 
 def test_coherent_memory_before_cacheable_policy_is_a_mismatched_alias():
     # Before v6.17 the cacheable usemem VMA met a non-cacheable stage 2: the stale-data hazard.
     result = trace(kernel=v("6.10"), region="coherent-device-memory", guest_call="memremap_wb", fwb=True)
     assert result.effective["memory_type"] != "Normal-iWB-oWB"
-    assert any(h.startswith("mismatched-aliases: cacheable vs non-cacheable") for h in result.hazards)
+    assert any(str(h).startswith("mismatched-aliases: cacheable vs non-cacheable") for h in result.hazards)
 
 
 def test_vmm_alias_is_ngnrne_while_guest_is_normal_nc():
@@ -62,12 +62,12 @@ def test_vmm_alias_is_ngnrne_while_guest_is_normal_nc():
     result = trace(kernel=v("6.9"), region="pci-bar-prefetchable", guest_call="ioremap_wc", fwb=False)
     types = {alias.who: alias.memory_type for alias in result.aliases}
     assert types["VMM (mmap of vfio-pci)"] == "Device-nGnRnE" and types["guest"] == "Normal-iNC-oNC"
-    assert any(h.startswith("mismatched-aliases: Device vs Normal") for h in result.hazards)
+    assert any(str(h).startswith("mismatched-aliases: Device vs Normal") for h in result.hazards)
 
 
 def test_speculation_hazard_on_register_bars():
     result = trace(kernel=v("6.9"), region="pci-bar-non-prefetchable", guest_call="ioremap_wc", fwb=False)
-    assert any(h.startswith("speculative-read") for h in result.hazards)
+    assert any(str(h).startswith("speculative-read") for h in result.hazards)
 
 
 def test_sysfs_resource_wc_and_resource():

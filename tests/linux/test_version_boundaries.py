@@ -81,7 +81,7 @@ def test_nvgrace_usemem_is_device_at_stage2_before_6_17(kernel, fwb):
     assert traced.effective["memory_type"] == "Device-nGnRE"
     host = {a.how: a.memory_type for a in traced.aliases}
     assert host["memremap_wb"] == "Normal-iWB-oWB" and host["pgprot_cached"] == "Normal-iWB-oWB"
-    assert any(h.startswith("mismatched-aliases: cacheable vs non-cacheable") for h in traced.hazards)
+    assert any(str(h).startswith("mismatched-aliases: cacheable vs non-cacheable") for h in traced.hazards)
 
 
 def test_nvgrace_resmem_is_write_combining_with_an_ioremap_wc_host_alias():

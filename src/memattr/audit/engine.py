@@ -49,7 +49,7 @@ class RegionResult:
             "guest": self.subject.guest_call,
             "stage2": self.subject.stage2,
             "effective": self.subject.effective,
-            "aliases": list(self.subject.aliases),
+            "aliases": [alias.to_json() for alias in self.subject.aliases],
             "findings": [finding.to_json() for finding in self.findings],
         }
 
@@ -112,7 +112,7 @@ def audit_regions(
                        policy=policy_name)
         subject = Subject(
             region=region, guest_call=call, fwb=fwb, stage2=traced.stage2, effective=traced.effective,
-            aliases=tuple(a.to_json() for a in traced.aliases), trace_hazards=traced.hazards,
+            aliases=traced.aliases, hazards=traced.hazards, guest_memtype=traced.guest_memtype,
             explanation=traced.explanation, observations=region.observations,
         )
         findings = []

@@ -63,7 +63,7 @@ def render_text(result: AuditResult, *, width: int = 120) -> str:
     table.add_column("guest gets", **type_column)  # type: ignore[arg-type]
     for region in result.regions:
         subject = region.subject
-        aliases = {a["who"].split(" (")[0]: a["memory_type"] for a in subject.aliases}
+        aliases = {a.who.split(" (")[0]: a.memory_type for a in subject.aliases}
         host, vmm = aliases.get("host kernel", "-"), aliases.get("VMM", "-")
         span = (f"{subject.region.start:#x}\n{subject.region.end:#x}" if narrow else
                 f"{subject.region.start:#x}-{subject.region.end:#x}")
@@ -188,10 +188,10 @@ def _chain_svg(region: RegionResult) -> str:
     translation (stage 1, stage 2, what it gets) in another, every box coloured by its memory type."""
     subject = region.subject
     e = html.escape
-    host_boxes = [(a["who"], a["how"], a["memory_type"]) for a in subject.aliases if a["who"] != "guest"]
-    guest = next((a for a in subject.aliases if a["who"] == "guest"), None)
-    s1_byte = re.search(r"stage 1 (0x[0-9a-f]{2})", guest["how"]).group(1) if guest and "stage 1" in guest["how"] \
-        else None
+    host_boxes = [(a.who, a.how, a.memory_type) for a in subject.aliases if a.who != "guest"]
+    guest = next((a for a in subject.aliases if a.who == "guest"), None)
+    found = re.search(r"stage 1 (0x[0-9a-f]{2})", guest.how) if guest else None
+    s1_byte = found.group(1) if found else None
     s1_type = None
     if s1_byte:
         from memattr.arch.mair import decode_mair_attr

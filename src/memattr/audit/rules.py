@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from memattr.arch.memtypes import Device, Normal
 from memattr.audit.subject import Subject
 
 
@@ -58,39 +59,36 @@ class Rule:
 
 def _speculative(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
     guest = subject.guest_type
-    if guest and guest.startswith("Normal") and subject.region.read_side_effects:
+    if isinstance(subject.guest_memtype, Normal) and subject.region.read_side_effects:
         yield (f"the guest's mapping of {subject.region.title} is {guest}, which permits speculative reads and "
                f"gathering of a region that may hold registers with read side effects",
                (f"region kind {subject.region.kind}", f"guest {subject.guest_call} -> {guest}"))
 
 
 def _mismatched(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
-    for hazard in subject.trace_hazards:
-        if hazard.startswith("mismatched-aliases"):
-            yield hazard.split(": ", 1)[1], tuple(f"{a['who']}: {a['memory_type']}" for a in subject.aliases)
+    for hazard in subject.hazards_of("mismatched-aliases"):
+        yield hazard.text, tuple(f"{a.who}: {a.memory_type}" for a in hazard.aliases)
 
 
 def _device_types(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
-    for hazard in subject.trace_hazards:
-        if hazard.startswith("mismatched-device-types"):
-            yield ("aliases of the page use different Device types, so each alias has its own ordering and "
-                   "acknowledgement guarantees", tuple(f"{a['who']}: {a['memory_type']}" for a in subject.aliases))
+    for hazard in subject.hazards_of("mismatched-device-types"):
+        yield ("aliases of the page use different Device types, so each alias has its own ordering and "
+               "acknowledgement guarantees", tuple(f"{a.who}: {a.memory_type}" for a in hazard.aliases))
 
 
 def _cacheable_without_fwb(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
     if subject.refused:
         yield (f"KVM refuses to map this region: {subject.refused}", (f"FWB {'on' if subject.fwb else 'off'}",))
     guest = subject.guest_type
-    if guest and guest.startswith("Normal") and guest != "Normal-iNC-oNC" and not subject.region.coherent \
+    if isinstance(subject.guest_memtype, Normal) and subject.guest_memtype.cacheable and not subject.region.coherent \
             and not subject.region.system_ram:
         yield (f"the guest gets a cacheable type ({guest}) on memory that is not cache-coherent",
                (f"region kind {subject.region.kind}",))
 
 
 def _lost_wc(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
-    for hazard in subject.trace_hazards:
-        if hazard.startswith("lost-write-combining"):
-            yield hazard.split(": ", 1)[1] + " (every write is a separate non-gathered transaction)", ()
+    for hazard in subject.hazards_of("lost-write-combining"):
+        yield hazard.text + " (every write is a separate non-gathered transaction)", ()
 
 
 MEMORY_LIKE_CALLS = ("ioremap_wc", "ioremap_cache", "memremap_wb", "memremap_wc")
@@ -100,7 +98,7 @@ def _guest_faults(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
     # A driver that maps with ioremap expects Device memory and uses readl/writel; one that asked for a
     # memory type (write-combining, cacheable) may use memcpy/memset and atomics on it.
     guest = subject.guest_type
-    if guest and guest.startswith("Device") and subject.guest_call in MEMORY_LIKE_CALLS:
+    if isinstance(subject.guest_memtype, Device) and subject.guest_call in MEMORY_LIKE_CALLS:
         faults = subject.effective.get("faults", {})
         yield (f"guest code written for memory will fault on {guest}: unaligned accesses "
                f"({faults.get('unaligned_access', '?')}), DC ZVA ({faults.get('dc_zva', '?')}), "
@@ -119,7 +117,7 @@ def _executable(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
 
 def _reset_overtakes(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
     guest = subject.guest_type
-    if guest == "Normal-iNC-oNC" and subject.region.pci:
+    if isinstance(subject.guest_memtype, Normal) and subject.guest_memtype.non_cacheable and subject.region.pci:
         yield ("gathered Normal-NC writes to this BAR have no architectural completion guarantee relative to a "
                "device reset through config space: without a read back from the device, the reset may overtake "
                "them (see litmus/device/*reset*)", (f"guest {subject.guest_call} -> {guest}",))

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from memattr.arch.memtypes import MemoryType
+from memattr.linux.chain import Alias, Hazard
+
 
 @dataclass(frozen=True, slots=True)
 class AuditRegion:
@@ -53,16 +56,20 @@ class Subject:
     region: AuditRegion
     guest_call: str
     fwb: bool
-    stage2: dict[str, Any]
+    stage2: dict[str, Any]  # the trace's stage-2 outcome, as the renderers show it
     effective: dict[str, Any]
-    aliases: tuple[dict[str, Any], ...]
-    trace_hazards: tuple[str, ...]
+    aliases: tuple[Alias, ...]
+    hazards: tuple[Hazard, ...]
     explanation: tuple[dict[str, str], ...] = ()
     observations: tuple[dict[str, Any], ...] = field(default=())
+    guest_memtype: MemoryType | None = None
 
     @property
     def guest_type(self) -> str | None:
-        return self.effective.get("memory_type")
+        return self.guest_memtype.short_name if self.guest_memtype is not None else None
+
+    def hazards_of(self, kind: str) -> tuple[Hazard, ...]:
+        return tuple(hazard for hazard in self.hazards if hazard.kind == kind)
 
     @property
     def refused(self) -> str | None:
@@ -71,6 +78,6 @@ class Subject:
     @property
     def host_alias_type(self) -> str | None:
         for alias in self.aliases:
-            if alias["who"].startswith("host kernel"):
-                return alias["memory_type"]
+            if alias.who.startswith("host kernel"):
+                return alias.memory_type
         return None

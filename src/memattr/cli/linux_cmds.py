@@ -71,7 +71,7 @@ def print_trace(result: Trace) -> None:
     if result.hazards:
         hazards = tree.add("[bold]hazards[/bold]")
         for hazard in result.hazards:
-            hazards.add(hazard)
+            hazards.add(str(hazard))
     out.print(tree)
 
 
@@ -162,7 +162,7 @@ def compare_matrix(regions: tuple[str, ...], kernel: KernelVersion, fwb: bool, d
                     "policy": policy,
                     "memory_type": cell.effective.get("memory_type"),
                     "stage2": cell.stage2.get("memory_type"),
-                    "hazards": list(cell.hazards),
+                    "hazards": [str(hazard) for hazard in cell.hazards],
                     "trace": f"memattr trace --policy {policy} --kernel {kernel} --region {region} --guest {guest} "
                              f"--{'fwb' if fwb else 'no-fwb'} --{'dic' if dic else 'no-dic'}"
                              + (" --proposed" if _proposed(region) else ""),

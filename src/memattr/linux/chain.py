@@ -192,6 +192,25 @@ class Alias:
         return data
 
 
+HAZARD_KINDS = ("refused", "speculative-read", "mismatched-aliases", "mismatched-device-types",
+                "lost-write-combining")
+
+
+@dataclass(frozen=True, slots=True)
+class Hazard:
+    """A hazard of the chain, decided here once; the audit's rules turn hazards into findings."""
+
+    kind: str  # one of HAZARD_KINDS
+    text: str
+    aliases: tuple[Alias, ...] = ()  # the aliases involved, for the mismatched-* kinds
+
+    def __post_init__(self) -> None:
+        assert self.kind in HAZARD_KINDS, self.kind
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.text}"
+
+
 @dataclass(frozen=True, slots=True)
 class Trace:
     kernel: KernelVersion
@@ -206,7 +225,8 @@ class Trace:
     effective: dict[str, Any]
     aliases: tuple[Alias, ...]
     explanation: tuple[dict[str, str], ...]
-    hazards: tuple[str, ...]
+    hazards: tuple[Hazard, ...]
+    guest_memtype: MemoryType | None = None  # what the guest's accesses get (None when KVM refuses)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -221,7 +241,7 @@ class Trace:
             "stage2": self.stage2,
             "effective": self.effective,
             "aliases": [alias.to_json() for alias in self.aliases],
-            "hazards": list(self.hazards),
+            "hazards": [str(hazard) for hazard in self.hazards],
             "explanation": list(self.explanation),
         }
 
@@ -319,12 +339,13 @@ def trace(
             f"the guest (kernel {guest_kernel}, MAIR_EL1 {mair_el1(guest_kernel):#018x}) maps the region with "
             f"{guest_call}: {guest_mapping.mt} = AttrIndx {attr_index}, MAIR byte {s1_byte:#04x} "
             f"({guest_s1.short_name})")
-    hazards: list[str] = []
+    hazards: list[Hazard] = []
+    memtype: MemoryType | None = None
     if decision.refused:
         stage2 = {"prot": None, "memattr": None, "memory_type": None, "refused": decision.refused,
                   "refused_at": decision.refused_at}
         effective = {"memory_type": None, "refused": decision.refused}
-        hazards.append(f"refused: {decision.refused}")
+        hazards.append(Hazard("refused", decision.refused))
     else:
         assert decision.memattr is not None
         from memattr.arch.stage2 import decode_s2_memattr
@@ -347,7 +368,7 @@ def trace(
                              memtype.short_name, memtype, "memattr.arch.combine"))
         hazards += _hazards(kind, memtype, aliases, guest_call)
     return Trace(host_kernel, chosen, kind, guest_call, fwb, dic, vma_flags, vma_pgprot, stage2, effective,
-                 tuple(aliases), tuple(explanation), tuple(hazards))
+                 tuple(aliases), tuple(explanation), tuple(hazards), memtype)
 
 
 def _s2_memory_type(memattr: int, fwb: bool) -> str:
@@ -368,22 +389,25 @@ def _s2_memory_type(memattr: int, fwb: bool) -> str:
     return "UNPREDICTABLE"
 
 
-def _hazards(kind: RegionKind, guest: MemoryType, aliases: list[Alias], guest_call: str) -> list[str]:
+def _hazards(kind: RegionKind, guest: MemoryType, aliases: list[Alias], guest_call: str) -> list[Hazard]:
     hazards = []
     if isinstance(guest, Normal) and kind.read_side_effects:
-        hazards.append(f"speculative-read: the guest's {guest.short_name} permits speculative reads and gathering "
-                       f"on a {kind.title} (B2.10.1, K1.1.17)")
-    types = {alias.memory_type for alias in aliases if alias.memtype is not None}
-    if len(types) > 1:
-        kinds = {("Device" if name.startswith("Device") else
-                  "Normal-NC" if name == "Normal-iNC-oNC" else "Normal-cacheable") for name in types}
+        hazards.append(Hazard("speculative-read", f"the guest's {guest.short_name} permits speculative reads and "
+                                                  f"gathering on a {kind.title} (B2.10.1, K1.1.17)"))
+    typed = [alias for alias in aliases if alias.memtype is not None]
+    if len({alias.memory_type for alias in typed}) > 1:
+        kinds = {("Device" if alias.memtype.is_device else  # type: ignore[union-attr]
+                  "Normal-NC" if alias.memtype.non_cacheable else "Normal-cacheable") for alias in typed}  # type: ignore[union-attr]
         listing = ", ".join(f"{a.who}={a.memory_type}" for a in aliases)
         if len(kinds) == 1:
             # Only the Device G/R/E attributes differ: no coherency loss, but ordering differs per alias.
-            hazards.append(f"mismatched-device-types: {listing} (B2.11 Mismatched memory attributes)")
+            hazards.append(Hazard("mismatched-device-types", f"{listing} (B2.11 Mismatched memory attributes)",
+                                  tuple(aliases)))
         else:
             what = "cacheable vs non-cacheable" if "Normal-cacheable" in kinds else "Device vs Normal"
-            hazards.append(f"mismatched-aliases: {what}: {listing} (B2.11 Mismatched memory attributes)")
+            hazards.append(Hazard("mismatched-aliases", f"{what}: {listing} (B2.11 Mismatched memory attributes)",
+                                  tuple(aliases)))
     if guest_call in ("ioremap_wc", "memremap_wc") and guest.is_device:
-        hazards.append(f"lost-write-combining: the guest asked for write-combining but gets {guest.short_name}")
+        hazards.append(Hazard("lost-write-combining",
+                              f"the guest asked for write-combining but gets {guest.short_name}"))
     return hazards
