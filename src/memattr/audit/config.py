@@ -155,30 +155,28 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
-def _strip_comment(line: str) -> str:
+def _outside_quotes(line: str, char: str) -> int | None:
+    """The index of the first ``char`` that is not inside a quoted string, or None."""
     quote = None
-    for index, char in enumerate(line):
+    for index, current in enumerate(line):
         if quote:
-            if char == quote:
+            if current == quote:
                 quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
-            return line[:index]
-    return line
+        elif current in "\"'":
+            quote = current
+        elif current == char:
+            return index
+    return None
+
+
+def _strip_comment(line: str) -> str:
+    index = _outside_quotes(line, "#")
+    return line if index is None else line[:index]
 
 
 def _split_assignment(line: str) -> tuple[str, str] | None:
-    quote = None
-    for index, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == "=":
-            return line[:index], line[index + 1:]
-    return None
+    index = _outside_quotes(line, "=")
+    return None if index is None else (line[:index], line[index + 1:])
 
 
 def _key_path(text: str) -> tuple[str, ...]:
