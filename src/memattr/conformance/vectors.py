@@ -103,7 +103,11 @@ class BlockEngine:
         self.reserved: dict[tuple[int, int, bool], tuple[Prepared, ...]] = {}
         self.rendered: dict[tuple[int, int, bool, str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self.translated: dict[tuple[int, object, bool], Prepared] = {}
-        self.texts: dict[str, dict[tuple[int, int, bool, str, str], str]] = {}
+        self.texts: dict[str, dict[tuple[int, str, str], str]] = {}
+        self.core_ids: dict[tuple[int, int, bool], int] = {}
+        self.interned: dict[object, int] = {}
+        self.by_id: dict[int, tuple[object, ...]] = {}
+        self.shown_cache: dict[tuple[int, str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self.groups: dict[tuple[object, ...], str] = {}
 
     def stage1(self, s1: int, s1_sh: Shareability, controls: Controls) -> tuple[int, str, object, tuple[object, ...]]:
@@ -122,17 +126,44 @@ class BlockEngine:
             share += "+"
         return self.stage1_ids.setdefault(key, len(self.stage1_ids)), share, ish, steps1
 
+    def core_id(self, sid: int, stage1: object, steps1: tuple[object, ...], s2: int, fnxs: bool,
+                controls: Controls) -> int:
+        """A small int naming the outcome(s) of (stage-1 output, stage-2 value, FnXS) before shareability."""
+        key = (sid, s2, fnxs)
+        cid = self.core_ids.get(key)
+        if cid is None:
+            self._compute(sid, stage1, steps1, s2, fnxs, controls)
+            value = self.core[key] if self.core[key] is not None else ("reserved", self.reserved[key])
+            cid = self.core_ids[key] = self.interned.setdefault(value, len(self.interned))  # type: ignore[arg-type]
+            self.by_id.setdefault(cid, value)  # type: ignore[arg-type]
+        return cid
+
+    def shown_for(self, cid: int, stage1_share: str, s2_share: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        key = (cid, stage1_share, s2_share)
+        shown = self.shown_cache.get(key)
+        if shown is None:
+            value = self.by_id[cid]
+            if value and value[0] == "reserved":
+                shown = (UNPREDICTABLE_OUTCOME, tuple(sorted({outcome_code(_render(p, stage1_share.rstrip("+"), s2_share))
+                                                              for p in value[1]})))
+            else:
+                main = _render(value[0], stage1_share.rstrip("+"), s2_share)
+                alternative = _render(value[0], "OSH", s2_share) if stage1_share.endswith("+") else main
+                shown = (main, () if alternative == main else (outcome_code(alternative),))
+            self.shown_cache[key] = shown
+        return shown
+
     def outcome(self, sid: int, stage1: object, steps1: tuple[object, ...], s2: int, fnxs: bool,
                 controls: Controls, stage1_share: str, s2_share: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        shown_key = (sid, s2, fnxs, stage1_share, s2_share)
-        shown = self.rendered.get(shown_key)
-        if shown is not None:
-            return shown
+        return self.shown_for(self.core_id(sid, stage1, steps1, s2, fnxs, controls), stage1_share, s2_share)
+
+    def _compute(self, sid: int, stage1: object, steps1: tuple[object, ...], s2: int, fnxs: bool,
+                 controls: Controls) -> None:
         key = (sid, s2, fnxs)
         if fnxs and key not in self.core:
             # Stage-2 FnXS=1 only clears XS: S2CombineS1MemAttrs takes XS = stage 1 XS AND NOT FnXS, and
             # AArch64.S2ApplyFWBMemAttrs clears it when FnXS is 1 (Write-Back results have XS=0 anyway).
-            self.outcome(sid, stage1, steps1, s2, False, controls, stage1_share, s2_share)
+            self._compute(sid, stage1, steps1, s2, False, controls)
             plain = (sid, s2, False)
             self.core[key] = None if self.core[plain] is None else tuple(_without_xs(p) for p in self.core[plain])
             if self.core[key] is None:
@@ -161,16 +192,6 @@ class BlockEngine:
                 else:
                     self.core[key] = None
                     self.reserved[key] = tuple(_prepare(p) for p in combination.possible)
-        outcomes = self.core[key]
-        if outcomes is not None:
-            main = _render(outcomes[0], stage1_share.rstrip("+"), s2_share)
-            alternative = _render(outcomes[0], "OSH", s2_share) if stage1_share.endswith("+") else main
-            shown = (main, () if alternative == main else (outcome_code(alternative),))
-        else:
-            shown = (UNPREDICTABLE_OUTCOME, tuple(sorted({outcome_code(_render(p, stage1_share.rstrip("+"), s2_share))
-                                                          for p in self.reserved[key]})))
-        self.rendered[shown_key] = shown
-        return shown
 
     def lines(self, block: Block, fmt: str, s1_values: Iterable[int] = range(256),
               s2_values: Iterable[int] = range(16)) -> Iterator[str]:
@@ -191,12 +212,14 @@ class BlockEngine:
                     group = groups.get((sid, stage1_share, s2))
                     if group is None:
                         parts = []
+                        cid0 = self.core_id(sid, stage1, steps1, s2, False, controls)
+                        cid1 = self.core_id(sid, stage1, steps1, s2, True, controls)
                         for s2_sh in SHAREABILITIES:
-                            for fnxs in (False, True):
-                                text = texts.get((sid, s2, fnxs, stage1_share, s2_sh))
+                            for fnxs, cid in ((False, cid0), (True, cid1)):
+                                text = texts.get((cid, stage1_share, s2_sh))
                                 if text is None:
-                                    shown = self.outcome(sid, stage1, steps1, s2, fnxs, controls, stage1_share, s2_sh)
-                                    text = texts[(sid, s2, fnxs, stage1_share, s2_sh)] = out(shown)
+                                    text = texts[(cid, stage1_share, s2_sh)] = out(
+                                        self.shown_for(cid, stage1_share, s2_sh))
                                 parts.append(f"\0{s2_sh}{_FNXS[fmt][fnxs]}{tail}{text}")
                         group = groups[(sid, stage1_share, s2)] = "".join(parts)
                     yield group.replace("\0", _START[fmt].format(s1=s1, s2=s2, fixed=fixed, s1_sh=s1_sh.value))
