@@ -46,7 +46,7 @@ def test_lspci_traps():
     assert devices["0000:00:01.0"].bars == ()  # bridge windows (with their [32-bit] tag) are not BARs
     gpu = devices["0000:00:02.0"]
     assert [b.index for b in gpu.bars] == [2, 3]  # <ignored> and <unassigned> map nothing
-    assert gpu.bars[0].disabled and not gpu.bars[1].memory
+    assert gpu.bars[0].decode_off and not gpu.bars[0].disabled and not gpu.bars[1].memory  # lspci [disabled]: decoding off
     vf = devices["0000:00:03.0"]
     assert all(b.virtual for b in vf.bars) and vf.driver == "ixgbevf"
     assert vf.class_code == 0x020000 and vf.vendor == 0x8086

@@ -38,6 +38,8 @@ def regions_of(inventory: HostInventory) -> list[AuditRegion]:
             label = f"BAR{bar.index}" if bar.index_known else f"range {bar.index} (BAR number unknown)"
             pref = ("prefetchable" if bar.prefetchable else "non-prefetchable") if bar.index_known else \
                 "prefetchability unknown, audited as non-prefetchable"
+            if bar.decode_off:
+                pref += "; memory decoding was off when captured, vfio-pci turns it on"
             pieces = tuple(p for p in inventory.guest_pieces if p.bdf == device.bdf and p.bar == bar.index)
             regions.append(AuditRegion(
                 guest_pieces=pieces,

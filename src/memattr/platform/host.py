@@ -263,7 +263,7 @@ def _merge_pci(
                     disagreements.append((device.bdf, bar.index,
                                           f"sysfs flags {bar.flags or 0:#x} say {'' if bar.prefetchable else 'non-'}"
                                           f"prefetchable, lspci says {'' if other.prefetchable else 'non-'}prefetchable"))
-                bar = replace(bar, virtual=other.virtual, disabled=bar.disabled or other.disabled,
+                bar = replace(bar, virtual=other.virtual, decode_off=bar.decode_off or other.decode_off,
                               sources=bar.sources + other.sources)
             merged_bars.append(bar)
         by_bdf[device.bdf] = replace(

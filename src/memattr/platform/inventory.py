@@ -35,7 +35,8 @@ class Bar:
     prefetchable: bool
     is_64bit: bool
     nonposted: bool = False
-    disabled: bool = False
+    disabled: bool = False  # the resource is unassigned or disabled (sysfs IORESOURCE_UNSET/DISABLED): no address
+    decode_off: bool = False  # lspci [disabled]: memory decoding was off when captured (vfio-pci turns it on)
     virtual: bool = False  # lspci [virtual]: an SR-IOV VF BAR or firmware-provided
     flags: int | None = None  # the IORESOURCE_* word from sysfs
     sources: tuple[str, ...] = ()  # "file:line" per source
@@ -182,7 +183,8 @@ class HostInventory:
                     "bars": [
                         {"index": b.index, "start": f"{b.start:#x}", "end": f"{b.end:#x}", "size": b.size,
                          "memory": b.memory, "prefetchable": b.prefetchable, "64bit": b.is_64bit,
-                         "nonposted": b.nonposted, "disabled": b.disabled, "virtual": b.virtual,
+                         "nonposted": b.nonposted, "disabled": b.disabled, "decode_off": b.decode_off,
+                         "virtual": b.virtual,
                          "sources": list(b.sources)}
                         for b in d.bars
                     ],

@@ -143,7 +143,7 @@ def _parse_region(body: str, where: str, source: str, number: int, next_index: i
     return Bar(
         index=index, start=start, end=start + size - 1, memory=match.group("space") == "Memory at",
         prefetchable="prefetchable" in words, is_64bit="64-bit" in words,
-        disabled="[disabled]" in tags, virtual="[virtual]" in tags, sources=(where,),
+        decode_off="[disabled]" in tags, virtual="[virtual]" in tags, sources=(where,),
     ), following
 
 
