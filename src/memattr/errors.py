@@ -23,7 +23,9 @@ class MemattrError(Exception):
     def __str__(self) -> str:  # one line, always
         where = ""
         if self.source is not None:
-            where = f"{self.source}:{self.line}: " if self.line is not None else f"{self.source}: "
+            # File names stay whole, unless absurdly long (a mistaken argument): then their two ends.
+            source = self.source if len(self.source) <= 240 else f"{self.source[:120]}\u2026{self.source[-80:]}"
+            where = f"{source}:{self.line}: " if self.line is not None else f"{source}: "
         text = self.message if self.verbatim else shorten(one_line(self.message), MESSAGE_LIMIT)
         if self.expected:
             text += f" (expected {one_line(self.expected)})"

@@ -463,3 +463,9 @@ def test_a_bad_test_in_a_batch_is_reported_and_the_batch_goes_on(tmp_path, run):
     kinds = {t["name"]: t["kind"] for t in result.json()["tests"]}
     assert kinds == {"BAD": "Unsupported", "FIFO": "Unsupported", "MP": "Allowed", "SB": "Allowed"}
     assert "4 tests: 2 ran, 0 differ from --kinds, 0 unknown (limits), 2 unsupported" in result.err
+
+
+@pytest.mark.parametrize("command", ["audit", "inventory", "litmus", "collect"])
+def test_a_path_too_long_for_the_system_is_one_clear_error(command):
+    """Found by the fuzz campaign: a 5,000-character path made pathlib raise ENAMETOOLONG."""
+    one_clear_error(cli(command, "a" * 5000))

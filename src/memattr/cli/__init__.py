@@ -91,6 +91,10 @@ def _main(argv: list[str] | None) -> int:
     except RecursionError:
         click.echo("memattr: error: input nested too deeply (expected ordinary nesting)", err=True)
         return 2
+    except OSError as error:  # a path the system refuses (too long, a loop of links...) reached a stat()
+        where = f"{error.filename}: " if isinstance(error.filename, str) else ""
+        click.echo(f"memattr: error: {one_line(where + (error.strerror or str(error)))}", err=True)
+        return 2
     except MemattrError as error:
         click.echo(f"memattr: error: {error}", err=True)
         return 2
