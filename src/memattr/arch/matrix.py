@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from memattr.arch.combine import (
     Combination,
@@ -25,9 +25,15 @@ class Cell:
     s2: int
     fwb: bool
     combination: Combination
-    # For reserved inputs: the memory types the constrained-unpredictable choices allow, when the
-    # matrix worked them out from its own cells (see :func:`_possible_names`).
-    possible_names: tuple[str, ...] | None = field(default=None, compare=False)
+    # For reserved inputs: the memory types the constrained-unpredictable choices allow, read off the
+    # matrix's own cells when asked (see :func:`_possible_names`).
+    resolver: Callable[[int, int], tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def possible_names(self) -> tuple[str, ...]:
+        if self.resolver is not None:
+            return self.resolver(self.s1, self.s2)
+        return tuple(sorted({p.short_name for p in self.combination.possible}))
 
     def to_json(self) -> dict[str, Any]:
         result = self.combination.result
@@ -42,8 +48,7 @@ class Cell:
             if attrs else None,
         }
         if attrs is None:
-            data["possible_memory_types"] = list(self.possible_names) if self.possible_names is not None else \
-                sorted({p.short_name for p in self.combination.possible})
+            data["possible_memory_types"] = list(self.possible_names)
         return data
 
 
@@ -103,25 +108,21 @@ def _possible_names(cells: list[Cell], stage1: list[Any], stage2: list[Any], con
         stand_ins[s2] = [s2] if not isinstance(attr, Unpredictable) else [
             other for other, decoded in allocated_s2.items()
             if any(_same_s2(decoded, candidate) for candidate in attr.candidates)]
-    names_of = [cell.combination.memory_type for cell in cells]
     any_row: dict[int, tuple[str, ...]] = {}  # reserved stage 1: the same for every reserved byte
 
     def possible(s1: int, s2: int) -> tuple[str, ...]:
-        return tuple(sorted({names_of[s1 * 16 + other] for other in stand_ins[s2]}))
+        return tuple(sorted({cells[s1 * 16 + other].combination.memory_type for other in stand_ins[s2]}))
 
-    out = []
-    for cell in cells:
-        if not cell.combination.unpredictable:
-            out.append(cell)
-            continue
-        if isinstance(stage1[cell.s1][0], Unpredictable):
-            names = any_row.get(cell.s2)
-            if names is None:
-                names = any_row[cell.s2] = tuple(sorted({n for s1 in allocated_s1 for n in possible(s1, cell.s2)}))
-        else:
-            names = possible(cell.s1, cell.s2)
-        out.append(Cell(cell.s1, cell.s2, cell.fwb, cell.combination, names))
-    return out
+    def resolve(s1: int, s2: int) -> tuple[str, ...]:
+        if not isinstance(stage1[s1][0], Unpredictable):
+            return possible(s1, s2)
+        names = any_row.get(s2)
+        if names is None:
+            names = any_row[s2] = tuple(sorted({n for other in allocated_s1 for n in possible(other, s2)}))
+        return names
+
+    return [cell if not cell.combination.unpredictable else Cell(cell.s1, cell.s2, cell.fwb, cell.combination, resolve)
+            for cell in cells]
 
 
 def _same_s2(decoded: Any, candidate: Any) -> bool:
