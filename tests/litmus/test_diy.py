@@ -25,14 +25,22 @@ def _kinds(name: str) -> dict[str, str]:
     return dict(line.split() for line in lines if line.strip() and not line.startswith("#"))
 
 
+SETS = [
+    pytest.param("kinds-2thread.txt", ["-nprocs", "2", "-size", "5", "-safe", SAFE], 314, id="2thread"),
+    pytest.param("kinds-3thread.txt", ["-nprocs", "3", "-size", "6", "-safe", SAFE + " DMB.LDdRR DMB.LDdRW"], 1080,
+                 id="3thread", marks=pytest.mark.slow),
+]
+
+
 @pytest.mark.skipif(not (TOOLS / "bin/diy7").exists(), reason="herdtools7 build not beside the checkout")
-def test_every_two_thread_diy_test_has_herd7s_verdict(tmp_path):
+@pytest.mark.parametrize(("kinds_file", "args", "count"), SETS)
+def test_every_diy_test_has_herd7s_verdict(tmp_path, kinds_file, args, count):
     subprocess.run([str(TOOLS / "bin/diy7"), "-set-libdir", str(TOOLS / "diy-libdir"), "-arch", "AArch64",
-                    "-nprocs", "2", "-eprocs", "-size", "5", "-num", "false", "-safe", SAFE, "-o", str(tmp_path)],
+                    "-eprocs", "-num", "false", *args, "-o", str(tmp_path)],
                    check=True, capture_output=True, timeout=300)
-    kinds = _kinds("kinds-2thread.txt")
+    kinds = _kinds(kinds_file)
     files = sorted(tmp_path.glob("*.litmus"))
-    assert len(files) == len(kinds) == 314
+    assert len(files) == len(kinds) == count
     differ = {}
     for path in files:
         result = run_test(parse_file(path), keep_witness=False)
