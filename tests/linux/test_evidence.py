@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from memattr.linux.evidence import Evidence, detect_policy
 
 
@@ -53,3 +59,37 @@ def test_dic_and_fwb_from_a_real_boot_log_line():
     idc_only = detect_policy(Evidence(release="6.17.0", boot_log=log[:1]))
     assert (idc_only.fwb, idc_only.dic) == (False, False)  # IDC is not DIC
     assert detect_policy(Evidence(release="6.17.0")).dic is None
+
+
+# The four distribution release strings of issue #8: the upstream base decides the starting policy
+# (VM_ALLOW_ANY_UNCACHED honoured from v6.9, 8c47ce3e1d2c; cacheable PFNMAP from v6.17), and the
+# reasons name the release and the base.
+@pytest.mark.parametrize(("release", "base", "policy"), [
+    ("5.15.0-122-generic", "5.15", "device-forced"),
+    ("6.8.0-1013-nvidia-64k", "6.8", "device-forced"),
+    ("6.12.34+rpt-rpi-v8", "6.12", "allow-any-uncached"),
+    ("6.12.117+deb13-arm64", "6.12", "allow-any-uncached"),
+])
+def test_distribution_release_strings(release, base, policy):
+    detection = detect_policy(Evidence(release=release))
+    assert str(detection.version) == base and detection.policy.name == policy
+    assert detection.reasons == (f"kernel {release}: upstream {base} runs {policy}",)
+
+
+def test_nvidia_6_8_kernel_with_nvgrace_module_is_raised_and_says_why():
+    evidence = Evidence(release="6.8.0-1013-nvidia-64k", modules=frozenset({"nvgrace_gpu_vfio_pci"}))
+    detection = detect_policy(evidence)
+    assert detection.policy.name == "allow-any-uncached"
+    assert detection.reasons[0] == "kernel 6.8.0-1013-nvidia-64k: upstream 6.8 runs device-forced"
+    assert detection.reasons[1].startswith("nvgrace-gpu (module nvgrace_gpu_vfio_pci) proves a backport")
+
+
+@pytest.mark.parametrize("release", ["5.15.0-122-generic", "6.8.0-1013-nvidia-64k", "6.12.34+rpt-rpi-v8",
+                                     "6.12.117+deb13-arm64"])
+def test_report_header_names_the_release_and_its_base(release):
+    root = Path(__file__).resolve().parents[2] / "examples" / "legacy-5.10"
+    result = subprocess.run([sys.executable, "-m", "memattr", "audit", str(root), "--kernel", release],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    base = release.split("-")[0].split("+")[0].rsplit(".", 1)[0]
+    assert f"kernel {release}: upstream {base} runs " in result.stdout
