@@ -354,3 +354,32 @@ def test_kvm_cacheable_pfnmap_capability_proves_the_v6_17_policy(tmp_path):
     (host / "kvm-caps").write_text("not a capability\n")
     with pytest.raises(MemattrError, match="kvm-caps:1"):
         load_host(host)
+
+
+def test_kernel_log_names_the_driver_each_device_was_last_bound_to():
+    text = "\n".join([
+        "[    1.000000] pci 0000:01:00.0: [144d:a808] type 00 class 0x010802",
+        "[    1.000001] pci 0000:01:00.0: reg 0x10: [mem 0x80000000-0x80003fff 64bit]",
+        "[    2.000000] nvme 0000:01:00.0: platform quirk: setting simple suspend",
+        "[    2.000001] nvme nvme0: pci function 0000:01:00.0",  # "function" is no driver
+        "[    2.000002] AER: Corrected error received: 0000:02:00.0",  # no driver either
+        "Nov 26 10:00:00 host kernel: mlx5_core 0000:02:00.0 enp2s0f0np0: renamed from eth0",  # journal, netdev form
+        "[   30.000000] vfio-pci 0000:01:00.0: enabling device (0000 -> 0002)",  # rebound later: the last one wins
+        "[   30.000001] pci 0000:03:00.0: [10de:2204] type 00 class 0x030000",  # the bus name is not a driver
+        "[   30.000002] pcieport 0000:00:01.0: PME: Signaling with IRQ 51",
+    ])
+    log = parse_kmsg(text, "dmesg.txt")
+    assert log.drivers == {"0000:01:00.0": "vfio-pci", "0000:02:00.0": "mlx5_core", "0000:00:01.0": "pcieport"}
+
+
+def test_kernel_log_driver_fills_in_only_what_sysfs_and_lspci_leave_unknown():
+    from memattr.platform.host import _merge_pci
+    from memattr.platform.inventory import PciDevice
+
+    log = parse_kmsg("[ 1.0] pci 0000:01:00.0: [144d:a808] type 00 class 0x010802\n"
+                     "[ 2.0] nvme 0000:01:00.0: enabling device\n"
+                     "[ 2.0] pci 0000:02:00.0: [15b3:1017] type 00 class 0x020000\n"
+                     "[ 2.0] mlx5_core 0000:02:00.0: firmware version: 16.35.2000\n")
+    now = (PciDevice(bdf="0000:01:00.0", driver="vfio-pci"),)
+    devices, _, _ = _merge_pci(now, (), log)
+    assert {d.bdf: d.driver for d in devices} == {"0000:01:00.0": "vfio-pci", "0000:02:00.0": "mlx5_core"}

@@ -58,7 +58,9 @@ def regions_of(inventory: HostInventory) -> list[AuditRegion]:
                       f"{'prefetchable' if vf.prefetchable else 'non-prefetchable'}; VF n at "
                       f"{vf.start:#x} + n x {vf.per_vf_size:#x})",
                 pci=True, prefetchable=vf.prefetchable, read_side_effects=kind.read_side_effects,
-                owner=device.driver, bdf=device.bdf, bar=vf.index, sources=vf.sources,
+                # The VFs are functions of their own, bound (or not) each to its driver (igbvf, vfio-pci, ...);
+                # the PF's driver does not own their BARs, and the PF's records do not say who does.
+                owner=None, bdf=device.bdf, bar=vf.index, sources=vf.sources,
                 observations=_observations(inventory, vf.start, vf.end),
             ))
     for node in inventory.platform:

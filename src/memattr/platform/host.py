@@ -303,4 +303,8 @@ def _merge_pci(
             if other.start != bar.start:
                 warnings.append(f"{bdf} BAR {index}: kernel log address {bar.start:#x} differs from "
                                 f"{other.start:#x} (reassigned after boot?)")
+    for bdf, driver in kmsg.drivers.items():
+        base = by_bdf.get(bdf)
+        if base is not None and base.driver is None:  # sysfs and lspci name the driver bound now; the log, at boot
+            by_bdf[bdf] = replace(base, driver=driver)
     return tuple(by_bdf[bdf] for bdf in sorted(by_bdf)), disagreements, warnings

@@ -12,7 +12,10 @@ Forms (drivers/pci/probe.c, setup-res.c, iov.c; the wording changed in v6.8), wi
   ``reg 0x184: [mem ... 64bit pref]`` (one VF's BAR, before v6.8) and
   ``VF(n) BAR0 space: [mem A-B 64bit pref] (contains BAR0 for 8 VFs)`` (before v6.8),
   ``VF BAR 0 [mem ...]`` / ``VF BAR 0 [mem A-B 64bit pref]: contains BAR 0 for 8 VFs`` (v6.8+);
-- bridge windows (``bridge window [mem ...]``, ``BAR 13``..): not BARs a VMM maps, skipped.
+- bridge windows (``bridge window [mem ...]``, ``BAR 13``..): not BARs a VMM maps, skipped;
+- any other device message, ``nvme 0000:01:00.0: ...`` or ``mlx5_core 0000:01:00.0 eth0: ...``: dev_printk()
+  and netdev_printk() start with dev_driver_string() (drivers/base/core.c), the bound driver's name, or the
+  bus name ``pci`` when none is bound; the last such line names the device's driver as the log leaves it.
 
 A config offset that is none of these is a warning with its line, never fatal.
 """
@@ -35,6 +38,9 @@ _LINE = re.compile(
     r"(?::\s*+contains BAR \d++ for (?P<count>\d++) VFs)?"
 )
 _VF_OLD = re.compile(rf"pci {_BDF}: VF\(n\) BAR(?P<bar>\d++) space: {_RANGE} \(contains BAR\d++ for (?P<count>\d++) VFs\)")
+# The message's first word: after the timestamp, a journal's "kernel:" or nothing ("... from 0000:01:00.0: x"
+# must not name a driver "from").
+_DRIVER = re.compile(rf"(?:^\s*+|\]\s*+|kernel:\s*+)(?P<driver>[A-Za-z0-9_.-]{{1,64}}) {_BDF}[: ]")
 _IDS = re.compile(rf"pci {_BDF}: \[(?P<vendor>[0-9a-f]{{4}}):(?P<device>[0-9a-f]{{4}})\] type (?P<type>[0-9a-f]{{1,2}}) "
                   r"class 0x(?P<cls>[0-9a-f]{6})")
 # Standard header BARs (type 0: 0x10..0x24) and expansion ROMs (0x30 endpoints, 0x38 bridges).
@@ -50,6 +56,7 @@ class KernelLog:
     bars: dict[str, dict[int, Bar]] = field(default_factory=dict)
     ids: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # bdf -> (vendor, device, class)
     vf_bars: dict[str, dict[int, VfBar]] = field(default_factory=dict)
+    drivers: dict[str, str] = field(default_factory=dict)  # bdf -> the driver its last message came from
     warnings: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -72,6 +79,9 @@ def parse_kmsg(text: str, source: str = "dmesg.txt") -> KernelLog:
     log = KernelLog()
     pending_vf: dict[str, list[Bar]] = {}  # pre-v6.8 "reg 0x184" lines: one VF's BAR, index from the next VF(n) line
     for number, raw in enumerate(text.splitlines(), start=1):
+        driver = _DRIVER.search(raw)
+        if driver and driver.group("driver") not in ("pci", "pci_bus"):
+            log.drivers[driver.group("bdf")] = driver.group("driver")
         if "pci " not in raw:
             continue
         ids = _IDS.search(raw)
@@ -126,9 +136,8 @@ def parse_kmsg(text: str, source: str = "dmesg.txt") -> KernelLog:
         if log.vf_bars.get(bdf):
             continue  # one VF's BAR, before the "VF(n) BARi space ... for N VFs" line that gives the region
         for bar in bars:
-            if True:
-                log.warnings.append(f"{bar.sources[0]}: an SR-IOV VF BAR without a 'contains BAR n for N VFs' line; "
-                                    "its VF count is unknown, so it is not a region")
+            log.warnings.append(f"{bar.sources[0]}: an SR-IOV VF BAR without a 'contains BAR n for N VFs' line; "
+                                "its VF count is unknown, so it is not a region")
     return log
 
 
