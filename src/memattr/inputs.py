@@ -66,6 +66,12 @@ def describe_mode(mode: int) -> str:
     return "not a regular file"
 
 
+def _require_regular(mode: int, name: str, kind: str) -> None:
+    if not stat.S_ISREG(mode):
+        raise MemattrError(f"is {describe_mode(mode)}, not a regular file", source=name,
+                           expected=f"a regular {kind} file")
+
+
 def read_bytes(path: str | os.PathLike[str], kind: str, *, label: str | None = None,
                limit: int | None = None, allow_stdin: bool = False) -> bytes:
     """The whole content of a regular file (or standard input for ``-``), at most the kind's cap."""
@@ -89,9 +95,7 @@ def read_bytes(path: str | os.PathLike[str], kind: str, *, label: str | None = N
                            expected=f"a readable {kind} file") from None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise MemattrError(f"is {describe_mode(info.st_mode)}, not a regular file", source=name,
-                               expected=f"a regular {kind} file")
+        _require_regular(info.st_mode, name, kind)
         if info.st_size > cap:
             raise MemattrError(f"is {info.st_size} bytes, over the {kind} limit of {cap} bytes", source=name,
                                expected=f"a {kind} input of at most {cap} bytes")
@@ -141,9 +145,7 @@ def check_regular(path: str | os.PathLike[str], kind: str, *, label: str | None 
     except (OSError, ValueError) as error:
         raise MemattrError(f"cannot read: {error.strerror or error}", source=name,
                            expected=f"a {kind} file") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise MemattrError(f"is {describe_mode(info.st_mode)}, not a regular file", source=name,
-                           expected=f"a regular {kind} file")
+    _require_regular(info.st_mode, name, kind)
     return Path(path)
 
 
