@@ -70,6 +70,7 @@ MARKERS: tuple[Marker, ...] = (
 
 # Boot-log lines printed by arch/arm64/kernel/cpufeature.c ("CPU features: detected: <desc>") for the
 # capabilities that matter here: ARM64_HAS_STAGE2_FWB, ARM64_HAS_CACHE_DIC, ARM64_MTE.
+CPU_FEATURES_LINE = "CPU features: detected:"
 FWB_LINE = "Stage-2 Force Write-Back"
 DIC_LINE = "Instruction cache invalidation not required for I/D coherence"
 MTE_LINE = "Memory Tagging Extension"
@@ -128,7 +129,7 @@ def detect_policy(evidence: Evidence) -> Detection:
 def _capability(evidence: Evidence, text: str) -> bool | None:
     if not evidence.boot_log:
         return None
-    features_seen = any("CPU features: detected:" in line for line in evidence.boot_log)
-    if any("CPU features: detected:" in line and text in line for line in evidence.boot_log):
+    features_seen = any(CPU_FEATURES_LINE in line for line in evidence.boot_log)
+    if any(CPU_FEATURES_LINE in line and text in line for line in evidence.boot_log):
         return True
     return False if features_seen else None

@@ -128,7 +128,7 @@ def _evidence_facts() -> list[Fact]:
              ("dic", evidence.DIC_LINE, "ARM64_HAS_CACHE_DIC", "confirmed", "seen in real boot logs"),
              ("mte", evidence.MTE_LINE, "ARM64_MTE", "inferred", "the desc of the MTE capability; not re-read"))
     for key, text, cap, status, note in lines:
-        facts.append(Fact(f"cpufeature.{key}", "boot log", f"'CPU features: detected: {text}' means {cap}", None, None,
+        facts.append(Fact(f"cpufeature.{key}", "boot log", f"'{evidence.CPU_FEATURES_LINE} {text}' means {cap}", None, None,
                           "arch/arm64/kernel/cpufeature.c arm64_features[] .desc", status, note))
     return facts
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from memattr.errors import MemattrError
 from memattr.inputs import read_bytes
+from memattr.linux.evidence import CPU_FEATURES_LINE
 from memattr.output import current_umask
 from memattr.platform.sysfs_pci import BDF
 
@@ -179,9 +180,8 @@ def _collect_into(staging: Path, base: Path, manifest: Manifest, run_lspci: bool
             manifest.unreadable.setdefault("sys/kernel/debug", "debugfs not mounted or not readable")
 
 
-# The boot log's CPU capability lines (arch/arm64/kernel/cpufeature.c), kept apart so they can be shared
-# when the whole log cannot.
-CPU_FEATURES_LINE = "CPU features: detected:"
+# The boot log's CPU capability lines (CPU_FEATURES_LINE) are kept apart so they can be shared when the
+# whole log cannot.
 
 
 def _cpu_features(staging: Path, manifest: Manifest) -> None:
