@@ -38,6 +38,17 @@ class Manifest:
                 "unreadable": dict(sorted(self.unreadable.items()))}
 
 
+def _put(staging: Path, manifest: Manifest, name: str, data: str | bytes) -> None:
+    """Write one collected file into the staging directory and list it in the manifest."""
+    out = staging / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        out.write_text(data)
+    else:
+        out.write_bytes(data)
+    manifest.collected.append(name)
+
+
 def collect(outdir: str | os.PathLike[str], root: str | os.PathLike[str] = "/",
             run_lspci: bool = True, release: str | None = None) -> Manifest:
     """Copy a host's files into ``outdir`` (new, or an existing empty directory); writes nothing else.
@@ -118,23 +129,17 @@ def _copy(base: Path, relative: str, staging: Path, manifest: Manifest, dest: st
         except (OSError, EOFError, ValueError) as error:
             manifest.unreadable[name] = f"cannot decode: {error}"
             return False
-    out = staging / name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    manifest.collected.append(name)
+    _put(staging, manifest, name, data)
     return True
 
 
 def _collect_into(staging: Path, base: Path, manifest: Manifest, run_lspci: bool, release: str | None) -> None:
     release = release or (platform.release() if str(base) == "/" else None)
     if release:
-        (staging / "uname-r").write_text(release + "\n")
-        manifest.collected.append("uname-r")
+        _put(staging, manifest, "uname-r", release + "\n")
     if str(base) == "/":
-        (staging / "uname-m").write_text(platform.machine() + "\n")
-        manifest.collected.append("uname-m")
-        (staging / "hostname").write_text(platform.node() + "\n")
-        manifest.collected.append("hostname")
+        _put(staging, manifest, "uname-m", platform.machine() + "\n")
+        _put(staging, manifest, "hostname", platform.node() + "\n")
     else:
         _copy(base, "etc/hostname", staging, manifest, dest="hostname")
     for relative in ("proc/iomem", "proc/vmallocinfo", "proc/modules", "sys/firmware/fdt",
@@ -155,8 +160,7 @@ def _collect_into(staging: Path, base: Path, manifest: Manifest, run_lspci: bool
     if run_lspci and str(base) == "/" and shutil.which("lspci"):
         result = subprocess.run(["lspci", "-vvvnnD"], capture_output=True, text=True, check=False)
         if result.returncode == 0:
-            (staging / "lspci.txt").write_text(result.stdout)
-            manifest.collected.append("lspci.txt")
+            _put(staging, manifest, "lspci.txt", result.stdout)
         else:
             manifest.unreadable["lspci.txt"] = result.stderr.strip()[:200] or f"exit {result.returncode}"
     elif run_lspci and str(base) == "/":
@@ -164,8 +168,7 @@ def _collect_into(staging: Path, base: Path, manifest: Manifest, run_lspci: bool
     if str(base) == "/" and shutil.which("dmesg"):
         result = subprocess.run(["dmesg"], capture_output=True, text=True, check=False)
         if result.returncode == 0:
-            (staging / "dmesg.txt").write_text(result.stdout)
-            manifest.collected.append("dmesg.txt")
+            _put(staging, manifest, "dmesg.txt", result.stdout)
         else:
             manifest.unreadable["dmesg.txt"] = "dmesg not readable (kernel.dmesg_restrict; needs root)"
     else:
@@ -190,8 +193,7 @@ def _cpu_features(staging: Path, manifest: Manifest) -> None:
         return
     lines = [line for line in log.read_text(errors="replace").splitlines() if CPU_FEATURES_LINE in line]
     if lines:
-        (staging / "cpu-features.txt").write_text("\n".join(lines) + "\n")
-        manifest.collected.append("cpu-features.txt")
+        _put(staging, manifest, "cpu-features.txt", "\n".join(lines) + "\n")
 
 
 # KVM_CHECK_EXTENSION = _IO(KVMIO, 0x03) (include/uapi/linux/kvm.h); the capabilities that tell which
@@ -220,8 +222,7 @@ def _kvm_caps(staging: Path, manifest: Manifest) -> None:
                 lines.append(f"{name}={fcntl.ioctl(fd, KVM_CHECK_EXTENSION, number)}")
             except OSError as error:
                 lines.append(f"{name}=error {error.errno}")
-        (staging / "kvm-caps").write_text("\n".join(lines) + "\n")
-        manifest.collected.append("kvm-caps")
+        _put(staging, manifest, "kvm-caps", "\n".join(lines) + "\n")
     finally:
         os.close(fd)
 
@@ -271,7 +272,4 @@ def _copy_pci(base: Path, staging: Path, manifest: Manifest) -> None:
             _copy(base, f"{relative}/{name}", staging, manifest)
         driver = base / relative / "driver"
         if driver.is_symlink():
-            out = staging / relative / "driver"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(Path(os.readlink(driver)).name + "\n")
-            manifest.collected.append(f"{relative}/driver")
+            _put(staging, manifest, f"{relative}/driver", Path(os.readlink(driver)).name + "\n")
