@@ -7,7 +7,7 @@ import multiprocessing.connection
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -65,8 +65,7 @@ def audit_host(directory: str | os.PathLike[str] | None, request: AuditRequest,
     evidence = evidence_of(inventory)
     if request.kernel:
         KernelVersion.parse(request.kernel)  # a clear error for a malformed --kernel
-        evidence = type(evidence)(release=request.kernel, config=evidence.config, modules=evidence.modules,
-                                  symbols=evidence.symbols, boot_log=evidence.boot_log, kvm_caps=evidence.kvm_caps)
+        evidence = replace(evidence, release=request.kernel)
     detection = detect_policy(evidence)
     warnings = list(inventory.warnings)
     fwb = request.fwb if request.fwb is not None else detection.fwb
