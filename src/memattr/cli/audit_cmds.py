@@ -41,6 +41,11 @@ def _file_options(function):  # type: ignore[no-untyped-def]
     return function
 
 
+def _overrides(files: dict[str, str | None]) -> dict[str, str]:
+    """The per-file options given (``_file_options``), keyed by input kind."""
+    return {key[len("file_"):]: value for key, value in files.items() if value}
+
+
 def _request(kernel: str | None, policy: str | None, fwb: bool | None, guest_map: str,
              rules: str | None, dic: bool | None = None, assume_arm64: bool = False) -> AuditRequest:
     if policy is not None and policy not in POLICY_NAMES:
@@ -93,7 +98,7 @@ def audit_cmd(input_dir: str | None, kernel: str | None, policy: str | None, fwb
     if as_json:
         fmt = "json"
     request = _request(kernel, policy, fwb, guest_map, rules, dic, assume_arm64)
-    overrides = {key[len("file_"):]: value for key, value in files.items() if value}
+    overrides = _overrides(files)
     if fleet:
         if input_dir or overrides:
             raise click.UsageError("--fleet takes a directory of hosts; give no INPUT_DIR or input files with it")
@@ -192,7 +197,7 @@ def inventory_cmd(input_dir: str | None, name: str | None, bdfs: tuple[str, ...]
     from memattr.audit.from_inventory import regions_of
     from memattr.audit.run import select_regions
 
-    overrides = {key[len("file_"):]: value for key, value in files.items() if value}
+    overrides = _overrides(files)
     if not input_dir and not overrides:
         raise click.UsageError("give INPUT_DIR or input files such as --iomem/--sysfs/--lspci/--dmesg")
     inventory = load_host(input_dir, name=name, overrides=overrides)
