@@ -82,22 +82,17 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
     results: list[tuple[Path, Result]] = []
     with _Progress(len(files)) as progress:
         for path in files:
+            name = path.stem  # until the test is parsed and names itself
             try:
                 test = parse_file(path)
-            except MemattrError as error:
-                if len(files) == 1:
-                    raise
-                results.append((path, Result(path.stem, "", {}, 0, 0, 0.0, status="unsupported",
-                                             reason=str(error))))
-                continue
-            progress.test(test.name)
-            try:
+                name = test.name
+                progress.test(name)
                 results.append((path, run_test(test, budget=Budget(timeout=timeout, max_steps=max_steps,
                                                                   progress=progress.steps))))
-            except MemattrError as error:  # the model meets something it does not handle
+            except MemattrError as error:  # unreadable, unparsable, or what the model does not handle
                 if len(files) == 1:
                     raise
-                results.append((path, Result(test.name, "", {}, 0, 0, 0.0, status="unsupported", reason=str(error))))
+                results.append((path, Result(name, "", {}, 0, 0, 0.0, status="unsupported", reason=str(error))))
     mismatches = [r for _, r in results if r.name in kinds and kinds[r.name] != r.kind]
     missing = [r.name for _, r in results if kinds and r.name not in kinds]
     if as_json:
