@@ -270,3 +270,22 @@ def test_vectors_jsonl_lines_are_json(tmp_path, run):
         first = json.loads(handle.readline())
         count = 1 + sum(1 for _ in handle)
     assert count == 73728 and first["s1"] == "0x00" and first["hcr_dc"] == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_vectors_files_equal_the_rows_rendered_one_by_one(tmp_path, fmt):
+    """The fast writer (shared chunks, placeholders, raw zlib) gives byte for byte what the row path gives."""
+    import gzip
+
+    from memattr.conformance.vectors import FORMATS, write_feature_file
+
+    features = frozenset({"XS", "MTE2"})
+    chosen = [b for b in blocks(features=[features]) if (b.hcr_dc, b.sctlr_c) in ((False, True), (True, False))
+              or (b.fwb and b.hcr_cd and not b.hcr_dc)]
+    path, count = write_feature_file((str(tmp_path), features, chosen, fmt, 1))
+    suffix, header, render = FORMATS[fmt]
+    expected = header + "".join(
+        "".join(render(BlockEngine(block.features, block.fwb, block.hcr_cd).rows(block))) for block in chosen)
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        assert handle.read() == expected
+    assert count == len(chosen) * 73728

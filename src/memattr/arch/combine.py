@@ -552,17 +552,25 @@ def _possible_outcomes(
         return cached
     s1_choices: tuple[Any, ...] = s1_reserved.candidates if s1_reserved else (s1_key,)
     s2_choices: tuple[Any, ...] = s2_reserved.candidates if s2_reserved else (s2_key,)
+    s1_distinct = reserved_stage1_choices(s1_reserved, s1_shareability, controls) if s1_reserved else (s1_key,)
     outcomes: dict[MemoryAttributes, None] = {}
-    for s1_choice, s2_choice in itertools.product(s1_choices, s2_choices):
-        if isinstance(s1_choice, MemoryAttributes):
-            s1_attrs = s1_choice
-        else:
-            s1_attrs = MemoryAttributes(_apply_s1_overrides(s1_choice, controls, []), s1_shareability)
+    for s1_attrs, s2_choice in itertools.product(s1_distinct, s2_choices):
         result, _ = _translate(s1_attrs, s2_choice, s2_shareability, s2_fnxs, controls, features)
         outcomes.setdefault(result, None)
     value = (tuple(outcomes), len(s1_choices) * len(s2_choices))
     _OUTCOME_CACHE[key] = value
     return value
+
+
+def reserved_stage1_choices(reserved: Unpredictable, shareability: Shareability,
+                            controls: Controls) -> tuple[MemoryAttributes, ...]:
+    """The distinct stage-1 outputs a reserved MAIR byte may stand for, each entering stage 2 with the
+    descriptor's shareability after the SCTLR_EL1 overrides (``S1ConstrainUnpredictableRESMAIR`` lists
+    the allocated encodings; many decode alike once the overrides apply)."""
+    return tuple(dict.fromkeys(
+        choice if isinstance(choice, MemoryAttributes)
+        else MemoryAttributes(_apply_s1_overrides(choice, controls, []), shareability)
+        for choice in reserved.candidates))
 
 
 @lru_cache(maxsize=256)

@@ -14,7 +14,7 @@ from memattr.arch.combine import (
     stage1_cached,
 )
 from memattr.arch.features import check_features
-from memattr.arch.stage2 import decode_s2_memattr
+from memattr.arch.stage2 import decode_s2_memattr, same_attribute
 from memattr.arch.features import NO_FEATURES, FeatureSet
 from memattr.arch.memtypes import MemoryAttributes, Normal, Shareability, TagType, Unpredictable
 
@@ -107,7 +107,7 @@ def _possible_names(cells: list[Cell], stage1: list[Any], stage2: list[Any], con
         attr = stage2[s2].attr
         stand_ins[s2] = [s2] if not isinstance(attr, Unpredictable) else [
             other for other, decoded in allocated_s2.items()
-            if any(_same_s2(decoded, candidate) for candidate in attr.candidates)]
+            if any(same_attribute(decoded, candidate) for candidate in attr.candidates)]
     any_row: dict[int, tuple[str, ...]] = {}  # reserved stage 1: the same for every reserved byte
 
     def possible(s1: int, s2: int) -> tuple[str, ...]:
@@ -123,11 +123,3 @@ def _possible_names(cells: list[Cell], stage1: list[Any], stage2: list[Any], con
 
     return [cell if not cell.combination.unpredictable else Cell(cell.s1, cell.s2, cell.fwb, cell.combination, resolve)
             for cell in cells]
-
-
-def _same_s2(decoded: Any, candidate: Any) -> bool:
-    """The same stage-2 attribute, ignoring the encoding it was decoded from."""
-    if type(decoded) is not type(candidate):
-        return False
-    fields = [name for name in decoded.__slots__ if name != "encoding"]
-    return all(getattr(decoded, name) == getattr(candidate, name) for name in fields)

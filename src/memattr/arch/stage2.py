@@ -218,6 +218,14 @@ def _fwb_reserved(
     )
 
 
+def same_attribute(decoded: object, other: object) -> bool:
+    """The same decoded stage-2 attribute, whatever encoding each was decoded from (a reserved value's
+    candidates are allocated attributes that remember the reserved encoding)."""
+    if type(decoded) is not type(other):
+        return False
+    return all(getattr(decoded, name) == getattr(other, name) for name in decoded.__slots__ if name != "encoding")  # type: ignore[attr-defined]
+
+
 def encode_s2_memattr(attr: S2Attr) -> int:
     """The MemAttr[3:0] value of a decoded stage-2 attribute (each value remembers its encoding)."""
     return attr.encoding

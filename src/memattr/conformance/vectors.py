@@ -12,24 +12,24 @@ combination.
 
 from __future__ import annotations
 
-import gzip
+import zlib
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from memattr.arch.combine import (
     Controls,
-    combine_decoded,
     effective_shareability,
+    reserved_stage1_choices,
     s2_combine_s1_shareability,
     s2_decode_step,
     stage1_cached,
     translate,
 )
 from memattr.arch.memtypes import MemoryAttributes, Shareability, Unpredictable
-from memattr.arch.stage2 import decode_s2_memattr
+from memattr.arch.stage2 import decode_s2_memattr, same_attribute
 from memattr.conformance.columns import (
     EXPECTED_COLUMNS,
     OUTCOME_COLUMNS,
@@ -41,6 +41,7 @@ from memattr.conformance.columns import (
 )
 
 SH = tuple(Shareability(name) for name in SHAREABILITIES)
+_SH_BYTES = {sh: sh.value.encode() for sh in SH}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,16 @@ class Row:
 UNPREDICTABLE_OUTCOME = ("UNPREDICTABLE",) + ("",) * 10
 
 
+@dataclass
+class Stage1Table:
+    """Stage-1 outputs and their ids, shared by the engines of one feature set: the stage-1 output
+    depends on HCR_EL2.DC and SCTLR_EL1.C but not on HCR_EL2.FWB or HCR_EL2.CD (``AArch64.S1Translate``
+    reads neither), so the engines of the four (FWB, CD) groups decode each stage-1 input once."""
+
+    ids: dict[object, int] = field(default_factory=dict)
+    stage1: dict[tuple[int, str, bool, bool], tuple[int, str, object]] = field(default_factory=dict)
+
+
 class BlockEngine:
     """Combines and renders rows; caches are shared by blocks of one feature set, FWB and HCR_EL2.CD.
 
@@ -91,32 +102,46 @@ class BlockEngine:
     output with a stage-2 value is the same in every block of the group.
     """
 
-    def __init__(self, features: frozenset[str], fwb: bool, hcr_cd: bool) -> None:
+    def __init__(self, features: frozenset[str], fwb: bool, hcr_cd: bool, shared: Stage1Table | None = None) -> None:
         self.features = features
         self.fwb = fwb
         self.hcr_cd = hcr_cd
         self.decoded2 = [decode_s2_memattr(s2, fwb=fwb, features=features) for s2 in range(16)]
         self.steps2 = [s2_decode_step(d) for d in self.decoded2]
-        self.stage1_ids: dict[object, int] = {}
+        # For each reserved stage-2 value: per candidate, the allocated value decoding to the same attribute.
+        self.stand_ins = [
+            [next((other for other, d in enumerate(self.decoded2) if not isinstance(d.attr, Unpredictable)
+                   and same_attribute(d.attr, candidate)), None) for candidate in decoded.attr.candidates]
+            if isinstance(decoded.attr, Unpredictable) else [] for decoded in self.decoded2]
+        self.shared = shared if shared is not None else Stage1Table()
         # Keys are small ints and strings: hashing the frozen dataclasses of the model is what costs here.
         self.core: dict[tuple[int, int, bool], tuple[Prepared, ...] | None] = {}
         self.reserved: dict[tuple[int, int, bool], tuple[Prepared, ...]] = {}
-        self.rendered: dict[tuple[int, int, bool, str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self.translated: dict[tuple[int, object, bool], Prepared] = {}
         self.texts: dict[str, dict[tuple[int, str, str], str]] = {}
         self.core_ids: dict[tuple[int, int, bool], int] = {}
         self.interned: dict[object, int] = {}
         self.by_id: dict[int, tuple[object, ...]] = {}
         self.shown_cache: dict[tuple[int, str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
-        self.groups: dict[tuple[object, ...], str] = {}
+        # A reserved stage-1 byte's sid -> the (sid, attributes) of the stage-1 outputs it may stand for.
+        self.choice_sids: dict[int, list[tuple[int, MemoryAttributes]]] = {}
 
-    def stage1(self, s1: int, s1_sh: Shareability, controls: Controls) -> tuple[int, str, object, tuple[object, ...]]:
-        stage1, steps1 = stage1_cached(s1, s1_sh, controls, self.features)
+    def stage1(self, s1: int, s1_sh: Shareability, controls: Controls) -> tuple[int, str, object]:
+        """(sid, the shareability text rows show, the stage-1 output entering stage 2) of one stage-1 input."""
+        key = (s1, s1_sh.value, controls.hcr_dc, controls.sctlr_c)
+        known = self.shared.stage1.get(key)
+        if known is None:
+            known = self.shared.stage1[key] = self._stage1(s1, s1_sh, controls)
+        return known
+
+    def _stage1(self, s1: int, s1_sh: Shareability, controls: Controls) -> tuple[int, str, object]:
+        ids = self.shared.ids
+        stage1, _ = stage1_cached(s1, s1_sh, controls, self.features)
         if isinstance(stage1, Unpredictable):
             # Every reserved MAIR byte has the same candidates under the same features and SCTLR_EL1.C;
             # a candidate enters stage 2 with the descriptor's own shareability.
             key: object = ("reserved", controls.sctlr_c)
-            return self.stage1_ids.setdefault(key, len(self.stage1_ids)), s1_sh.value, stage1, steps1
+            return ids.setdefault(key, len(ids)), s1_sh.value, stage1
         key = (stage1.memtype, stage1.notagaccess)
         ish = MemoryAttributes(stage1.memtype, Shareability.ISH, stage1.notagaccess)
         share = stage1.shareability.value
@@ -124,15 +149,15 @@ class BlockEngine:
             # RNSCNC (D8.6.2): whether a Device or Normal Non-cacheable stage 1 enters stage 2 with its own
             # shareability or Outer Shareable is IMPLEMENTATION DEFINED; "+" marks that both are permitted.
             share += "+"
-        return self.stage1_ids.setdefault(key, len(self.stage1_ids)), share, ish, steps1
+        return ids.setdefault(key, len(ids)), share, ish
 
-    def core_id(self, sid: int, stage1: object, steps1: tuple[object, ...], s2: int, fnxs: bool,
+    def core_id(self, sid: int, stage1: object, s2: int, fnxs: bool,
                 controls: Controls) -> int:
         """A small int naming the outcome(s) of (stage-1 output, stage-2 value, FnXS) before shareability."""
         key = (sid, s2, fnxs)
         cid = self.core_ids.get(key)
         if cid is None:
-            self._compute(sid, stage1, steps1, s2, fnxs, controls)
+            self._compute(sid, stage1, s2, fnxs, controls)
             value = self.core[key] if self.core[key] is not None else ("reserved", self.reserved[key])
             cid = self.core_ids[key] = self.interned.setdefault(value, len(self.interned))  # type: ignore[arg-type]
             self.by_id.setdefault(cid, value)  # type: ignore[arg-type]
@@ -153,29 +178,46 @@ class BlockEngine:
             self.shown_cache[key] = shown
         return shown
 
-    def outcome(self, sid: int, stage1: object, steps1: tuple[object, ...], s2: int, fnxs: bool,
+    def outcome(self, sid: int, stage1: object, s2: int, fnxs: bool,
                 controls: Controls, stage1_share: str, s2_share: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        return self.shown_for(self.core_id(sid, stage1, steps1, s2, fnxs, controls), stage1_share, s2_share)
+        return self.shown_for(self.core_id(sid, stage1, s2, fnxs, controls), stage1_share, s2_share)
 
-    def _compute(self, sid: int, stage1: object, steps1: tuple[object, ...], s2: int, fnxs: bool,
+    def _compute(self, sid: int, stage1: object, s2: int, fnxs: bool,
                  controls: Controls) -> None:
         key = (sid, s2, fnxs)
         if fnxs and key not in self.core:
             # Stage-2 FnXS=1 only clears XS: S2CombineS1MemAttrs takes XS = stage 1 XS AND NOT FnXS, and
             # AArch64.S2ApplyFWBMemAttrs clears it when FnXS is 1 (Write-Back results have XS=0 anyway).
-            self._compute(sid, stage1, steps1, s2, False, controls)
+            self._compute(sid, stage1, s2, False, controls)
             plain = (sid, s2, False)
             self.core[key] = None if self.core[plain] is None else tuple(_without_xs(p) for p in self.core[plain])
             if self.core[key] is None:
                 self.reserved[key] = tuple(dict.fromkeys(_without_xs(p) for p in self.reserved[plain]))
         if key not in self.core:
             attr2 = self.decoded2[s2].attr
-            if isinstance(attr2, Unpredictable) and isinstance(stage1, MemoryAttributes):
+            if isinstance(stage1, Unpredictable):
+                # A reserved stage-1 byte: the outcomes are those of the allocated stage-1 outputs it may
+                # stand for, each one's own (cached) combination with this stage-2 value, reserved or not.
+                self.core[key] = None
+                outcomes = []
+                choices = self.choice_sids.get(sid)
+                if choices is None:
+                    choices = self.choice_sids[sid] = [
+                        (self.shared.ids.setdefault((choice.memtype, choice.notagaccess), len(self.shared.ids)),
+                         choice) for choice in reserved_stage1_choices(stage1, Shareability.ISH, controls)]
+                for choice_sid, choice in choices:
+                    value = self.by_id[self.core_id(choice_sid, choice, s2, fnxs, controls)]
+                    outcomes.extend(value[1] if value[0] == "reserved" else value)  # type: ignore[arg-type]
+                self.reserved[key] = tuple(dict.fromkeys(outcomes))  # type: ignore[arg-type]
+            elif isinstance(attr2, Unpredictable):
                 # A reserved stage-2 value over an allocated stage 1: the outcomes are those of its candidate
                 # decodings, which the reserved FWB values share (each candidate is one allocated value).
                 self.core[key] = None
                 outcomes = []
-                for candidate in attr2.candidates:
+                for candidate, stand_in in zip(attr2.candidates, self.stand_ins[s2]):
+                    if stand_in is not None:  # the candidate is an allocated value's attribute: reuse its row
+                        outcomes.extend(self.by_id[self.core_id(sid, stage1, stand_in, fnxs, controls)])  # type: ignore[arg-type]
+                        continue
                     done = self.translated.get((sid, candidate, fnxs))
                     if done is None:
                         done = self.translated[(sid, candidate, fnxs)] = _prepare(translate(
@@ -183,19 +225,17 @@ class BlockEngine:
                     outcomes.append(done)
                 self.reserved[key] = tuple(dict.fromkeys(outcomes))
             else:
-                combination = combine_decoded(
-                    stage1, steps1, self.decoded2[s2], self.steps2[s2], s1_shareability=Shareability.ISH,  # type: ignore[arg-type]
-                    s2_shareability=Shareability.ISH, s2_fnxs=fnxs, controls=controls, features=self.features)
-                result = combination.result
-                if isinstance(result, MemoryAttributes):
-                    self.core[key] = (_prepare(result),)
-                else:
-                    self.core[key] = None
-                    self.reserved[key] = tuple(_prepare(p) for p in combination.possible)
+                # Both allocated: the translation alone (combine_decoded adds only the explanation).
+                self.core[key] = (_prepare(translate(stage1, attr2, Shareability.ISH, fnxs, controls,  # type: ignore[arg-type]
+                                                     self.features)),)
 
     def lines(self, block: Block, fmt: str, s1_values: Iterable[int] = range(256),
-              s2_values: Iterable[int] = range(16)) -> Iterator[str]:
-        """The block's rows as text, one chunk of six lines (s2_sh x FnXS) per stage-1 byte, s1_sh and s2."""
+              s2_values: Iterable[int] = range(16)) -> Iterator[bytes]:
+        """The block's rows as UTF-8 text, one chunk per stage-1 byte and s1_sh (16 s2 x 3 s2_sh x FnXS lines).
+
+        Stage-1 bytes with the same stage-1 output share one chunk, with the stage-1 byte and its
+        shareability left as two placeholders: rendering, not the combination, is what costs here.
+        """
         controls = block.controls
         out = _OUT[fmt]
         fset = features_text(self.features)
@@ -203,26 +243,29 @@ class BlockEngine:
         tail = (f"{int(block.hcr_cd)},{int(block.hcr_dc)},{int(block.sctlr_c)}" if fmt == "csv" else
                 f'{int(block.hcr_cd)},"hcr_dc":{int(block.hcr_dc)},"sctlr_c":{int(block.sctlr_c)}')
         texts = self.texts.setdefault(fmt, {})  # keyed like ``rendered``: no hashing of whole outcomes
-        groups: dict[tuple[int, str, int], str] = {}
+        start = _START[fmt]
+        chunks: dict[tuple[int, str], bytes] = {}
         s2_values = tuple(s2_values)
         for s1 in s1_values:
+            s1_text = f"{s1:#04x}".encode()
             for s1_sh in SH:
-                sid, stage1_share, stage1, steps1 = self.stage1(s1, s1_sh, controls)
-                for s2 in s2_values:
-                    group = groups.get((sid, stage1_share, s2))
-                    if group is None:
-                        parts = []
-                        cid0 = self.core_id(sid, stage1, steps1, s2, False, controls)
-                        cid1 = self.core_id(sid, stage1, steps1, s2, True, controls)
+                sid, stage1_share, stage1 = self.stage1(s1, s1_sh, controls)
+                chunk = chunks.get((sid, stage1_share))
+                if chunk is None:
+                    parts = []
+                    for s2 in s2_values:
+                        line_start = start.format(s1="\0", s2=f"{s2:#03x}", fixed=fixed, s1_sh="\1")
+                        cid0 = self.core_id(sid, stage1, s2, False, controls)
+                        cid1 = self.core_id(sid, stage1, s2, True, controls)
                         for s2_sh in SHAREABILITIES:
                             for fnxs, cid in ((False, cid0), (True, cid1)):
                                 text = texts.get((cid, stage1_share, s2_sh))
                                 if text is None:
                                     text = texts[(cid, stage1_share, s2_sh)] = out(
                                         self.shown_for(cid, stage1_share, s2_sh))
-                                parts.append(f"\0{s2_sh}{_FNXS[fmt][fnxs]}{tail}{text}")
-                        group = groups[(sid, stage1_share, s2)] = "".join(parts)
-                    yield group.replace("\0", _START[fmt].format(s1=s1, s2=s2, fixed=fixed, s1_sh=s1_sh.value))
+                                parts.append(f"{line_start}{s2_sh}{_FNXS[fmt][fnxs]}{tail}{text}")
+                    chunk = chunks[(sid, stage1_share)] = "".join(parts).encode()
+                yield chunk.replace(b"\0", s1_text).replace(b"\1", _SH_BYTES[s1_sh])
 
     def rows(self, block: Block, s1_values: Iterable[int] = range(256), s2_values: Iterable[int] = range(16),
              sh_pairs: set[tuple[str, str]] | None = None,
@@ -236,13 +279,13 @@ class BlockEngine:
             for s1_sh in SH:
                 if sh_pairs is not None and not any(pair[0] == s1_sh.value for pair in sh_pairs):
                     continue
-                sid, stage1_share, stage1, steps1 = self.stage1(s1, s1_sh, controls)
+                sid, stage1_share, stage1 = self.stage1(s1, s1_sh, controls)
                 for s2 in s2_values:
                     for s2_sh in SH:
                         if sh_pairs is not None and (s1_sh.value, s2_sh.value) not in sh_pairs:
                             continue
                         for fnxs in fnxs_values:
-                            outcome, allowed = self.outcome(sid, stage1, steps1, s2, fnxs, controls, stage1_share,
+                            outcome, allowed = self.outcome(sid, stage1, s2, fnxs, controls, stage1_share,
                                                             s2_sh.value)
                             yield Row((f"{s1:#04x}", f"{s2:#03x}", *constant, s1_sh.value, s2_sh.value,
                                        str(int(fnxs)), *tail), outcome, outcome[0] == "UNPREDICTABLE", allowed)
@@ -278,8 +321,8 @@ def _jsonl_out(shown: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
 
 
 _START = {
-    "csv": "{s1:#04x},{s2:#03x},{fixed},{s1_sh},",
-    "jsonl": '{{"s1":"{s1:#04x}","s2":"{s2:#03x}","fwb":{fixed},"s1_sh":"{s1_sh}","s2_sh":"',
+    "csv": "{s1},{s2},{fixed},{s1_sh},",
+    "jsonl": '{{"s1":"{s1}","s2":"{s2}","fwb":{fixed},"s1_sh":"{s1_sh}","s2_sh":"',
 }
 _FNXS = {"csv": {False: ",0,", True: ",1,"},
          "jsonl": {False: '","fnxs":0,"hcr_cd":', True: '","fnxs":1,"hcr_cd":'}}
@@ -405,16 +448,21 @@ def write_feature_file(args: tuple[str, frozenset[str], list[Block], str, int]) 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
     engines: dict[tuple[bool, bool], BlockEngine] = {}
+    shared = Stage1Table()
     try:
-        with gzip.open(tmp, "wt", compresslevel=level, encoding="utf-8", newline="") as handle:
-            handle.write(header)
+        with open(tmp, "wb") as handle:
+            # gzip framing (wbits 31) straight from zlib: the rows are already bytes.
+            compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+            handle.write(compressor.compress(header.encode()))
             for block in chosen:
                 engine = engines.get((block.fwb, block.hcr_cd))
                 if engine is None:
-                    engine = engines[(block.fwb, block.hcr_cd)] = BlockEngine(features, block.fwb, block.hcr_cd)
-                text = "".join(engine.lines(block, fmt))
-                count += text.count("\n")
-                handle.write(text)
+                    engine = engines[(block.fwb, block.hcr_cd)] = BlockEngine(features, block.fwb, block.hcr_cd,
+                                                                               shared)
+                for chunk in engine.lines(block, fmt):
+                    count += chunk.count(b"\n")
+                    handle.write(compressor.compress(chunk))
+            handle.write(compressor.flush())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
