@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "audit": "audit_cmds", "inventory": "audit_cmds", "collect": "audit_cmds",
     "litmus": "litmus_cmds",
     "vectors": "conformance_cmds", "conformance": "conformance_cmds",
+    "lab": "lab_cmds",
 }
 
 

@@ -352,7 +352,7 @@ def trace(
 
         s2_meaning = decode_s2_memattr(decision.memattr, fwb=fwb).describe()
         stage2 = {"prot": decision.prot, "memattr": f"{decision.memattr:#06b}", "meaning": s2_meaning,
-                  "memory_type": _s2_memory_type(decision.memattr, fwb), "executable": decision.executable,
+                  "memory_type": stage2_memory_type(decision.memattr, fwb), "executable": decision.executable,
                   "shareability": S2_SHAREABILITY}
         result = combine(s1_byte, decision.memattr, controls=Controls(fwb=fwb))
         for step in result.explanation:
@@ -371,7 +371,7 @@ def trace(
                  tuple(aliases), tuple(explanation), tuple(hazards), memtype)
 
 
-def _s2_memory_type(memattr: int, fwb: bool) -> str:
+def stage2_memory_type(memattr: int, fwb: bool) -> str:
     """The stage-2 encoding's own memory type, in canonical names (FWB instructions described)."""
     from memattr.arch.stage2 import S2Device, S2FwbNonCacheable, S2FwbStage1, S2FwbWriteBack, S2Normal, decode_s2_memattr
 
