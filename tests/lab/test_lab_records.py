@@ -118,3 +118,16 @@ def test_lab_hosts_import_and_audit(name):
     assert data["fwb"] is fwb
     assert data["policy"] == ("device-forced" if name.startswith("6.1.0") else "allow-any-uncached")
 
+
+
+def test_hashed_vmallocinfo_addresses_are_reported(tmp_path):
+    """Real output of the 6.12 lab kernel read with kptr_restrict=0: every address is hashed."""
+    host = tmp_path / "host"
+    (host / "proc").mkdir(parents=True)
+    (host / "proc/iomem").write_text((LAB / "6.12.95+deb12-arm64-max/proc/iomem").read_text())
+    (host / "proc/vmallocinfo").write_text(
+        "0x00000000f84de84e-0x000000007faf07e6   20480 start_kernel+0x348/0x7e8 pages=4 vmalloc N0=4\n"
+        "0x00000000a647f3e2-0x00000000ff339d65 2101248 __ioremap_prot+0x70/0xb8 phys=0x0000008000000000 ioremap\n")
+    warnings = load_host(host).warnings
+    assert any("hashed" in warning and "kptr_restrict=1" in warning for warning in warnings)
+    assert not any("hashed" in warning for warning in load_host(LAB / "6.12.95+deb12-arm64-max").warnings)

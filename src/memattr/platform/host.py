@@ -160,6 +160,12 @@ def load_host(
     pci, disagreements, warnings = _merge_pci(sysfs, lspci, kmsg)  # type: ignore[arg-type]
     pci, platform, iomem_notes = _merge_iomem(pci, platform, iomem)  # type: ignore[arg-type]
     warnings += iomem_notes
+    if vmalloc and all(va >> 32 == 0 for va in vmalloc):  # type: ignore[union-attr]
+        # lib/vsprintf.c: %pK hashes addresses unless kptr_restrict is 1 and the reader has CAP_SYSLOG (and
+        # is always hashed with kptr_restrict 0): no arm64 kernel address has its top 32 bits clear.
+        warnings.append(f"{FILES['vmallocinfo']}: addresses are hashed (kernel.kptr_restrict=0 or not root): "
+                        "ioremap areas cannot be matched with page-table dumps; collect as root with "
+                        "kernel.kptr_restrict=1")
     warnings = lspci_notes + list(kmsg.warnings) + warnings  # type: ignore[union-attr]
     return HostInventory(
         name=name or _host_name(root if directory is not None else None, overrides),
