@@ -27,7 +27,8 @@ def test_lab_case_6_12_max_ioremap_wc(tmp_path, run):
     data = json.loads(result.out)
     (case,) = data["cases"]
     assert case["fwb"] is True and case["vhe"] is True and case["mismatches"] == 0
-    assert len(case["rows"]) == 12
+    assert len(case["rows"]) == 17  # 6 aliases per BAR, FWB detected by the audit, 2 audit rows per BAR
+    assert any(row["alias"].startswith("audit: stage 2 (pci-bar-prefetchable)") for row in case["rows"])
     effective = {row["bar"]: row["observed"] for row in case["rows"] if row["alias"] == "guest accesses (effective)"}
     assert set(effective.values()) == {"Normal-iNC-oNC"}
     assert (tmp_path / "keep" / f"{case['kernel']}-max-ioremap_wc" / "manifest.json").is_file()

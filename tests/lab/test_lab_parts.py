@@ -135,3 +135,20 @@ def test_gdb_client_reads_threads_registers_and_memory(tmp_path):
     finally:
         gdb.close()
         server.close()
+
+
+def test_a_kernel_given_as_image_and_modules(tmp_path):
+    from memattr.lab.debian import kernel_from_image
+
+    modules = tmp_path / "lib/modules/6.18.0-rc1+"
+    (modules / "kernel").mkdir(parents=True)
+    (tmp_path / "boot").mkdir()
+    (tmp_path / "boot/config-6.18.0-rc1+").write_text("CONFIG_ARM64=y\n")
+    image = tmp_path / "Image"
+    image.write_bytes(b"MZ")
+    kernel = kernel_from_image(image, modules)
+    assert kernel.release == "6.18.0-rc1+" and kernel.config == tmp_path / "boot/config-6.18.0-rc1+"
+    with pytest.raises(MemattrError, match="no kernel/ directory"):
+        kernel_from_image(image, tmp_path)
+    with pytest.raises(MemattrError, match="not a file"):
+        kernel_from_image(tmp_path / "nope", modules)

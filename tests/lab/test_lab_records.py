@@ -16,8 +16,8 @@ import pytest
 
 from memattr.arch.walk import stage1_regime, stage2_regime, walk
 from memattr.audit.run import AuditRequest, audit_host
-from memattr.lab.cases import region_kind
-from memattr.lab.compare import compare
+from memattr.lab.cases import AUDIT_GUEST_MAP, region_kind
+from memattr.lab.compare import compare, compare_audit
 from memattr.lab.run import HCR_E2H, BarSeen, Observed
 from memattr.linux.version import v
 from memattr.platform.host import load_host
@@ -70,6 +70,9 @@ def test_replayed_walks_match_every_prediction(path):
         kind = region_kind(host, observed.bar.bdf, observed.bar.bar)
         rows += compare(observed, kernel=v(record["kernel"]), region=kind, guest_call=record["guest_map"])
     assert len(rows) == 12
+    audit = audit_host(_host_dir(path), AuditRequest(guest_map=AUDIT_GUEST_MAP[record["guest_map"]])).to_json()
+    rows += compare_audit(_observed(record), audit)
+    assert len(rows) == 17
     assert [row.alias for row in rows if not row.match] == []
 
 
@@ -131,3 +134,11 @@ def test_hashed_vmallocinfo_addresses_are_reported(tmp_path):
     warnings = load_host(host).warnings
     assert any("hashed" in warning and "kptr_restrict=1" in warning for warning in warnings)
     assert not any("hashed" in warning for warning in load_host(LAB / "6.12.95+deb12-arm64-max").warnings)
+
+
+def test_host_bridge_windows_are_not_platform_mmio():
+    """`8000000000-ffffffffff : pcie@10000000` holds the BARs; it is a window, not a device's registers."""
+    host = load_host(LAB / "6.1.0-50-arm64-cortex-a57")
+    names = {device.path for device in host.platform}
+    assert "pcie@10000000" not in names
+    assert {"pl011@9000000", "9050000.smmuv3"} <= names

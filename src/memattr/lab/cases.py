@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memattr.lab.compare import Row, compare
+from memattr.audit.run import AuditRequest, audit_host
+from memattr.lab.compare import Row, compare, compare_audit
 from memattr.lab.debian import Kernel
 from memattr.lab.run import HCR_E2H, HCR_FWB, boot_and_read
 from memattr.linux.layout import mair_el1, mapping_call, mt_memtype
@@ -19,6 +20,7 @@ from memattr.platform.collect import collect
 from memattr.platform.host import load_host
 
 GUEST_MAPS = ("ioremap", "ioremap_wc")
+AUDIT_GUEST_MAP = {"ioremap": "device", "ioremap_wc": "wc"}  # memattr audit --guest-map
 
 
 @dataclass
@@ -77,6 +79,8 @@ def run_case(kernel: Kernel, busybox: Path, vmm: bytes, *, cpu: str, guest_call:
         for observed in boot.observed:
             kind = region_kind(host, observed.bar.bdf, observed.bar.bar)
             result.rows += compare(observed, kernel=version, region=kind, guest_call=guest_call)
+        audit = audit_host(host_dir, AuditRequest(guest_map=AUDIT_GUEST_MAP[guest_call])).to_json()
+        result.rows += compare_audit(boot.observed, audit)
         if keep is not None:
             target = keep / f"{kernel.release}-{cpu}-{guest_call}"
             shutil.rmtree(target, ignore_errors=True)

@@ -91,3 +91,35 @@ def compare(observed: Observed, *, kernel: KernelVersion, region: str, guest_cal
     rows.append(Row(label, "guest accesses (effective)", str(traced.effective.get("memory_type")),
                     effective.memory_type, "memattr.arch.combine of the two observed entries"))
     return rows
+
+
+def compare_audit(observed: list[Observed], audit: dict[str, Any]) -> list[Row]:
+    """What ``memattr audit`` made of the host files the lab collected, beside the machine: FEAT_S2FWB
+    detected from the boot log against HCR_EL2.FWB, and per BAR the stage-2 entry and the effective type
+    of the region the audit found at the BAR's address."""
+    rows: list[Row] = []
+    if not observed:
+        return rows
+    fwb = bool(observed[0].hcr & HCR_FWB)
+    detected = audit["detection"].get("fwb")
+    rows.append(Row("host", "audit: FEAT_S2FWB (from the boot log)", "unknown" if detected is None else str(detected),
+                    str(fwb), "HCR_EL2.FWB"))
+    by_start = {int(region["region"]["start"], 16): region for region in audit["regions"]}
+    for item in observed:
+        label = f"{item.bar.bdf} BAR {item.bar.bar}"
+        region = by_start.get(item.physical)
+        if region is None:
+            rows.append(Row(label, "audit: region at the BAR's address", "(none found)", f"{item.physical:#x}",
+                            "the audit's regions"))
+            continue
+        s2_leaf = item.stage2.leaf
+        stage2 = region["stage2"]
+        rows.append(Row(label, f"audit: stage 2 ({region['region']['kind']})",
+                        f"{stage2.get('memattr')} {stage2.get('memory_type')}",
+                        f"{s2_leaf.memattr:#06b} {stage2_memory_type(s2_leaf.memattr, fwb)}",
+                        f"IPA {item.stage2.address:#x} {item.stage2.descriptor:#018x}"))
+        guest_byte = None if item.guest is None else _mair_byte(item.guest_mair, item.guest.leaf.attr_index)
+        effective = combine(guest_byte, s2_leaf.memattr, controls=Controls(fwb=fwb))
+        rows.append(Row(label, f"audit: effective ({region['guest']})", str(region["effective"].get("memory_type")),
+                        effective.memory_type, "memattr.arch.combine of the observed entries"))
+    return rows
