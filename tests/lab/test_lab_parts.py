@@ -3,6 +3,7 @@ gdbstub client's framing (against a scripted stub on a socket)."""
 
 from __future__ import annotations
 
+import json
 import lzma
 import socket
 import threading
@@ -152,3 +153,31 @@ def test_a_kernel_given_as_image_and_modules(tmp_path):
         kernel_from_image(image, tmp_path)
     with pytest.raises(MemattrError, match="not a file"):
         kernel_from_image(tmp_path / "nope", modules)
+
+
+def test_lab_command_exits_1_on_a_mismatch_and_prints_the_table(run, monkeypatch, tmp_path):
+    """The command's contract without QEMU: fetching and booting are replaced, the table and exit code stay."""
+    import memattr.lab.cases as cases
+    import memattr.lab.debian as debian
+    import memattr.lab.run as lab_run
+    from memattr.lab.cases import CaseResult
+    from memattr.lab.compare import Row
+
+    kernel = debian.Kernel("6.12.95+deb12-arm64", tmp_path / "vmlinuz", None, tmp_path, "test")
+    monkeypatch.setattr(debian, "fetch_kernel", lambda cache, name: kernel)
+    monkeypatch.setattr(debian, "fetch_busybox", lambda cache: tmp_path / "busybox")
+    monkeypatch.setattr(lab_run, "build_vmm", lambda cache: b"")
+
+    def fake_case(kernel, busybox, vmm, *, cpu, guest_call, devices, keep, timeout):  # type: ignore[no-untyped-def]
+        wrote = "0b0001 Device-nGnRE" if cpu == "cortex-a57" else "0b0101 Normal-iNC-oNC"
+        return CaseResult(kernel.release, cpu, guest_call, [
+            Row("0000:00:02.0 BAR 2", "stage 2 MemAttr", "0b0101 Normal-iNC-oNC", wrote, "IPA 0x10000000")],
+            fwb=cpu == "max", vhe=cpu == "max")
+
+    monkeypatch.setattr(cases, "run_case", fake_case)
+    result = run("lab", "--kernel", "6.12", "--guest-map", "ioremap_wc", "--cache", str(tmp_path / "c"))
+    assert result.code == 1
+    assert "2 cases, 2 aliases compared, 1 mismatches" in result.out and "NO" in result.out
+    result = run("lab", "--kernel", "6.12", "--cpu", "max", "--cache", str(tmp_path / "c"), "--json")
+    assert result.code == 0 and json.loads(result.out)["mismatches"] == 0
+    assert run("lab", "--devices", "gpu", "--cache", str(tmp_path / "c")).code == 2
