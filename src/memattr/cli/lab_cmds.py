@@ -10,7 +10,6 @@ import click
 
 from memattr.cli import app
 from memattr.cli.common import PathArg, console
-from memattr.errors import MemattrError
 from memattr.output import to_json, write_atomic
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "memattr" / "lab"

@@ -1,0 +1,1 @@
+"""Real arm64 kernels under QEMU as the oracle of the Linux model (``memattr lab``, docs/lab.md)."""

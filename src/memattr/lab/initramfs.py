@@ -8,7 +8,6 @@ to 4 bytes, and a "TRAILER!!!" entry.
 from __future__ import annotations
 
 import gzip
-import shlex
 from dataclasses import dataclass
 
 MARK = "MEMATTR-LAB"
@@ -88,7 +87,3 @@ def build(busybox: bytes, vmm: bytes, modules: list[tuple[str, bytes]], script: 
                 ("vmm", 0o100755, vmm), ("init", 0o100755, script.encode())]
     entries += [(f"lib/modules/{name}", 0o100644, data) for name, data in modules]
     return gzip.compress(cpio_newc(entries), compresslevel=1, mtime=0)
-
-
-def quote(text: str) -> str:
-    return shlex.quote(text)
