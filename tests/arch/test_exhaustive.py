@@ -8,6 +8,7 @@ import pytest
 
 from memattr.arch.combine import Controls, combine
 from memattr.arch.mair import decode_mair_attr
+from memattr.arch.matrix import matrix
 from memattr.arch.memtypes import Device, MemoryAttributes, Normal, TagType, Unpredictable
 from memattr.arch.stage2 import decode_s2_memattr
 
@@ -130,7 +131,23 @@ def test_matrix_possible_types_of_reserved_cells_equal_the_constrained_choices(f
     reserved cell off the allocated cells, which must equal what Combination.possible computes."""
     from memattr.arch.matrix import matrix
 
-    reserved = [cell for cell in matrix(fwb=fwb, features=features) if cell.combination.unpredictable]
+    reserved = [cell for cell in matrix(fwb=fwb, features=features) if cell.unpredictable]
     assert reserved
     for cell in reserved:
         assert list(cell.possible_names) == sorted({p.short_name for p in cell.combination.possible}), (cell.s1, cell.s2)
+
+
+@pytest.mark.parametrize("features", [frozenset(), frozenset({"XS", "MTE2", "MTE_PERM"})], ids=["none", "all"])
+@pytest.mark.parametrize("fwb", [False, True], ids=["fwb0", "fwb1"])
+def test_matrix_cells_are_the_combination_of_their_inputs(fwb, features):
+    """The matrix translates allocated cells without building explanations: each result equals combine()'s,
+    and each cell's on-demand combination is that same combination."""
+    cells = matrix(fwb=fwb, features=features)
+    assert len(cells) == 256 * 16
+    controls = Controls(fwb=fwb)
+    for cell in cells:
+        full = combine(cell.s1, cell.s2, controls=controls, features=features)
+        assert cell.result == full.result, (hex(cell.s1), cell.s2)
+        assert cell.unpredictable == full.unpredictable and cell.memory_type == full.memory_type
+    sample = cells[0x44 * 16 + 0x1]
+    assert sample.combination.result == sample.result and sample.combination.explanation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 from memattr.arch.combine import (
@@ -12,6 +13,7 @@ from memattr.arch.combine import (
     combine_decoded,
     s2_decode_step,
     stage1_cached,
+    translate,
 )
 from memattr.arch.features import check_features
 from memattr.arch.stage2 import decode_s2_memattr, same_attribute
@@ -24,10 +26,24 @@ class Cell:
     s1: int
     s2: int
     fwb: bool
-    combination: Combination
+    result: MemoryAttributes | Unpredictable
+    # The whole combination (with its explanation), made when asked: the matrix needs only results.
+    explain: Callable[[], Combination] = field(compare=False, repr=False)
     # For reserved inputs: the memory types the constrained-unpredictable choices allow, read off the
     # matrix's own cells when asked (see :func:`_possible_names`).
     resolver: Callable[[int, int], tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def combination(self) -> Combination:
+        return self.explain()
+
+    @property
+    def memory_type(self) -> str:
+        return self.result.short_name
+
+    @property
+    def unpredictable(self) -> bool:
+        return isinstance(self.result, Unpredictable)
 
     @property
     def possible_names(self) -> tuple[str, ...]:
@@ -36,12 +52,12 @@ class Cell:
         return tuple(sorted({p.short_name for p in self.combination.possible}))
 
     def to_json(self) -> dict[str, Any]:
-        result = self.combination.result
+        result = self.result
         attrs = result if isinstance(result, MemoryAttributes) else None
         data: dict[str, Any] = {
             "s1": f"{self.s1:#04x}",
             "s2": f"{self.s2:#03x}",
-            "memory_type": self.combination.memory_type,
+            "memory_type": self.memory_type,
             "shareability": attrs.shareability.value if attrs else None,
             "xs": int(attrs.memtype.xs) if attrs else None,
             "tagged": (isinstance(attrs.memtype, Normal) and attrs.memtype.tags is TagType.ALLOCATION_TAGGED)
@@ -78,13 +94,21 @@ def _cells(fwb: bool, features: FeatureSet, s1_shareability: Shareability, s2_sh
     stage1 = [stage1_cached(s1, s1_shareability, controls, features) for s1 in range(256)]
     stage2 = [decode_s2_memattr(s2, fwb=fwb, features=features) for s2 in range(16)]
     stage2_steps = [s2_decode_step(decoded) for decoded in stage2]
-    cells = [
-        Cell(s1, s2, fwb, combine_decoded(*stage1[s1], stage2[s2], stage2_steps[s2], s1_shareability=s1_shareability,
-                                          s2_shareability=s2_shareability, s2_fnxs=False, controls=controls,
-                                          features=features))
-        for s1 in range(256)
-        for s2 in range(16)
-    ]
+    cells = []
+    for s1 in range(256):
+        s1_attrs, s1_steps = stage1[s1]
+        for s2 in range(16):
+            explain = partial(combine_decoded, s1_attrs, s1_steps, stage2[s2], stage2_steps[s2],
+                              s1_shareability=s1_shareability, s2_shareability=s2_shareability, s2_fnxs=False,
+                              controls=controls, features=features)
+            if isinstance(s1_attrs, Unpredictable) or isinstance(stage2[s2].attr, Unpredictable):
+                combination = explain()
+                cells.append(Cell(s1, s2, fwb, combination.result, partial(_same, combination)))
+            else:
+                # Allocated inputs: the translation alone; combine_decoded gives the same result with its
+                # explanation (tests/arch checks every cell against combine()).
+                cells.append(Cell(s1, s2, fwb, translate(s1_attrs, stage2[s2].attr, s2_shareability, False, controls,
+                                                         features), explain))
     return _possible_names(cells, stage1, stage2, controls)
 
 
@@ -111,7 +135,7 @@ def _possible_names(cells: list[Cell], stage1: list[Any], stage2: list[Any], con
     any_row: dict[int, tuple[str, ...]] = {}  # reserved stage 1: the same for every reserved byte
 
     def possible(s1: int, s2: int) -> tuple[str, ...]:
-        return tuple(sorted({cells[s1 * 16 + other].combination.memory_type for other in stand_ins[s2]}))
+        return tuple(sorted({cells[s1 * 16 + other].memory_type for other in stand_ins[s2]}))
 
     def resolve(s1: int, s2: int) -> tuple[str, ...]:
         if not isinstance(stage1[s1][0], Unpredictable):
@@ -121,5 +145,9 @@ def _possible_names(cells: list[Cell], stage1: list[Any], stage2: list[Any], con
             names = any_row[s2] = tuple(sorted({n for other in allocated_s1 for n in possible(other, s2)}))
         return names
 
-    return [cell if not cell.combination.unpredictable else Cell(cell.s1, cell.s2, cell.fwb, cell.combination, resolve)
+    return [cell if not cell.unpredictable else Cell(cell.s1, cell.s2, cell.fwb, cell.result, cell.explain, resolve)
             for cell in cells]
+
+
+def _same(combination: Combination) -> Combination:
+    return combination

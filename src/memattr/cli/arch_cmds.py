@@ -12,7 +12,7 @@ from memattr.arch.combine import Access, Combination, Controls, attributes_json,
 from memattr.arch.features import FEATURES, FeatureSet, parse_features
 from memattr.arch.mair import decode_mair, decode_mair_attr
 from memattr.arch.matrix import matrix
-from memattr.arch.memtypes import MemoryType, Shareability, Unpredictable, full_name
+from memattr.arch.memtypes import MemoryAttributes, MemoryType, Shareability, TagType, Unpredictable, full_name
 from memattr.arch.stage2 import decode_s2_memattr
 from memattr.cli import app
 from memattr.cli.common import Number, PathArg, console, emit_json
@@ -335,16 +335,25 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
             import json
 
             head = json.dumps({"fwb": fwb, "features": sorted(features)})[:-1]
-            # Cells share a few outcomes: each outcome's JSON is made once and the inputs put in front.
+            # Cells share a few outcomes: each outcome's JSON is made once, keyed by the four values it
+            # shows, and the inputs put in front (the same text as Cell.to_json through json.dumps).
             rendered: dict[tuple[object, ...], str] = {}
             parts = []
             for cell in cells:
-                data = cell.to_json()
-                del data["s1"], data["s2"]
-                key = tuple(data.items()) if "possible_memory_types" not in data else (id(cell),)
-                tail = rendered.get(key)
-                if tail is None:
-                    tail = rendered[key] = json.dumps(data, ensure_ascii=False)[1:]
+                result = cell.result
+                if isinstance(result, MemoryAttributes):
+                    memtype = result.memtype
+                    tagged = memtype.is_normal and memtype.tags is TagType.ALLOCATION_TAGGED  # type: ignore[union-attr]
+                    key: tuple[object, ...] = (memtype.short_name, result.shareability._value_, memtype.xs, tagged)
+                    tail = rendered.get(key)
+                    if tail is None:
+                        tail = rendered[key] = json.dumps(
+                            {"memory_type": key[0], "shareability": key[1], "xs": int(memtype.xs), "tagged": tagged},
+                            ensure_ascii=False)[1:]
+                else:
+                    data = cell.to_json()
+                    del data["s1"], data["s2"]
+                    tail = json.dumps(data, ensure_ascii=False)[1:]
                 parts.append(f'{{"s1": "{cell.s1:#04x}", "s2": "{cell.s2:#03x}", {tail}')
             body = ",\n  ".join(parts)
             text = f'{head}, "cells": [\n  {body}\n]}}\n'
@@ -374,7 +383,7 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
         grid.add_column(f"{s2:X}", no_wrap=True, min_width=3)
     by_s1: dict[int, list[str]] = {}
     for cell in cells:
-        by_s1.setdefault(cell.s1, []).append(_abbreviate(cell.combination.memory_type))
+        by_s1.setdefault(cell.s1, []).append(_abbreviate(cell.memory_type))
     for s1, row in by_s1.items():
         grid.add_row(f"{s1:02X}", *row)
     if output:
