@@ -219,6 +219,11 @@ RELATIONS: tuple[Definition, ...] = (
         restrict(seq(seq(r["po"], _ids(r, r.s.dmb_st)), r["po"]), dom=r.s.W, rng=r.s.W),
         restrict(r["po"], rng=r.s.L),
     )),
+    # A DSB waits for the accesses it orders to complete before any later instruction executes, so unlike a
+    # DMB ST, a DSB ST also orders earlier writes before later reads (the full and LD forms order as their
+    # DMBs do, in bob).  herd's aarch64hwreqs.cat "DSB-ob": [Exp & W]; po; [dsb.st]; po.
+    Definition("dsb-ob", "DSB-ordered-before, the ST form: earlier writes before every later access (B2.3.7)",
+               lambda r: restrict(seq(seq(r["po"], _ids(r, r.s.dsb_st)), r["po"]), dom=r.s.W, rng=r.s.M)),
     # A write is locally ordered after every earlier access to the same location on its PE, so it cannot
     # become visible to another observer before them (herd's aarch64.cat "let lws = po-loc; [W]", part of
     # lob and so of ob; single-copy-atomic accesses only, so lws; si is lws here).
@@ -226,11 +231,11 @@ RELATIONS: tuple[Definition, ...] = (
                lambda r: restrict(r["po-loc"], rng=r.s.W)),
     # A peripheral processes what arrives in order (memattr's model of an endpoint observer).
     Definition("devpo", "po of peripheral (device) threads", lambda r: restrict(r["po"], dom=r.s.device_thread)),
-    Definition("ob", "Ordered-before: (obs | lws | dob | aob | bob)+ (B2.3.7)",
-               lambda r: union(r["obs"], r["lws"], r["dob"], r["aob"], r["bob"], r["devpo"])),
+    Definition("ob", "Ordered-before: (obs | lws | dob | aob | bob | dsb-ob)+ (B2.3.7)",
+               lambda r: union(r["obs"], r["lws"], r["dob"], r["aob"], r["bob"], r["dsb-ob"], r["devpo"])),
     # --- the endpoint extension: arrival at peripherals ---------------------------------------------
-    Definition("lob", "Locally-ordered-before: (dob | aob | bob)+ within a PE", lambda r: closure(
-        frozenset(p for p in union(r["dob"], r["aob"], r["bob"]) if r.same_thread(*p)))),
+    Definition("lob", "Locally-ordered-before: (dob | aob | bob | dsb-ob)+ within a PE", lambda r: closure(
+        frozenset(p for p in union(r["dob"], r["aob"], r["bob"], r["dsb-ob"]) if r.same_thread(*p)))),
     Definition("ab-nR", "arrival order of non-Reordering accesses to one peripheral (B2.10.2.2)",
                lambda r: frozenset(p for p in restrict(r["po"], dom=r.s.non_reordering, rng=r.s.non_reordering)
                                    if r.same_peripheral(*p) and not r.s.device_thread(p[0]))),

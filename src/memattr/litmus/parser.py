@@ -153,21 +153,22 @@ def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[in
         item = chunk.strip()
         if not item or item == ";":
             continue
-        if "=" not in item:
-            # "int x;" declares a location with value 0
-            words = item.split()
-            if words and _IDENT.match(words[-1]):
-                mem.setdefault(words[-1], 0)
-                continue
+        left, right = (part.strip() for part in item.split("=", 1)) if "=" in item else (item, "0")
+        words = left.split()
+        declared = _TYPES.get(words[0]) if len(words) == 2 else None  # "uint8_t x", "int64_t 0:X2"
+        if len(words) == 2 and declared is None and words[0] not in _UNSIZED:
+            raise src.error(line, f"bad initial-state entry {item[:40]!r}",
+                            f"'T:Xn=value', 'x=value' or 'TYPE x' with TYPE one of {', '.join(sorted(_TYPES))}")
+        if len(words) > 2 or not words:
             raise src.error(line, f"bad initial-state entry {item[:40]!r}", "'T:Xn=value', 'x=value' or 'int x'")
-        left, right = (part.strip() for part in item.split("=", 1))
-        left = left.split()[-1] if left.split() else left  # "int x", "uint64_t x"
+        left = words[-1]
         if ":" in left:
             thread_text, reg_text = left.split(":", 1)
             if not _ascii_digits(thread_text):
                 raise src.error(line, f"bad thread number in {left!r}", "'T:Xn' with T a number")
             reg = _reg(reg_text, line, src)
-            regs[(_thread(thread_text, line, src), reg.name)] = _value(right, line, src)
+            value = _value(right, line, src)
+            regs[(_thread(thread_text, line, src), reg.name)] = _typed(value, declared)
         else:
             location = left.strip("[]")
             if not _IDENT.match(location):
@@ -175,8 +176,29 @@ def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[in
             value = _value(right, line, src)
             if isinstance(value, str):
                 raise src.error(line, f"location {location} initialised with a location", "an integer")
-            mem[location] = value
+            if "=" in item or location not in mem:
+                mem[location] = _typed(value, declared)  # type: ignore[assignment]
     return regs, mem
+
+
+# herd7's C-like types of initial values: a typed value is reduced to its width (two's complement for
+# the signed ones), e.g. "int8_t 0:X0 = 256" holds 0.  Plain "int" and friends are left as written.
+_TYPES = {f"{sign}int{bits}_t": (bits, sign == "") for bits in (8, 16, 32, 64) for sign in ("", "u")}
+_UNSIZED = {"int", "long", "char", "intptr_t", "uintptr_t"}
+_MASK64 = (1 << 64) - 1
+
+
+def _typed(value: int | str, declared: tuple[int, bool] | None) -> int | str:
+    """An initial value as the 64-bit pattern a register or location holds: reduced to its declared
+    width and, for a signed type, sign-extended (two's complement)."""
+    if isinstance(value, str):
+        return value
+    if declared is not None:
+        bits, signed = declared
+        value &= (1 << bits) - 1
+        if signed and value >> (bits - 1):
+            value -= 1 << bits
+    return value & _MASK64
 
 
 def _value(text: str, line: int, src: _Source) -> int | str:
@@ -441,6 +463,8 @@ def _parse_atom(text: str, line: int, src: _Source) -> Atom:
         raise src.error(line, f"bad atom {text!r}", "T:Xn=value or location=value")
     left, right = text.split("=", 1)
     value = _value(right, line, src)
+    if isinstance(value, int):
+        value &= _MASK64  # a register or location holds a 64-bit pattern: -1 is 0xffffffffffffffff
     if ":" in left:
         thread, reg = left.split(":", 1)
         if not _ascii_digits(thread):

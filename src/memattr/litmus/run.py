@@ -11,7 +11,7 @@ from memattr.errors import MemattrError
 from memattr.litmus.limits import Budget, LimitReached, limited, tick
 from memattr.litmus.ast import And, Atom, Const, LitmusTest, Not, Or, Prop
 from memattr.litmus.model import Execution, Relations, acyclic, check, union
-from memattr.litmus.semantics import Event, Path, thread_paths
+from memattr.litmus.semantics import UNROLL, Event, Path, thread_paths
 
 KINDS = ("Allowed", "Forbidden", "Required")
 
@@ -29,6 +29,7 @@ class Result:
     executions: int = 0
     status: str = "ok"  # "unknown": a limit stopped the test; "unsupported": it could not be read or modelled
     reason: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def observation(self) -> str:
@@ -88,6 +89,7 @@ class Result:
             "witnesses": {"positive": self.positive, "negative": self.negative},
             "executions": self.executions,
             "unconstrained": list(self.reasons),
+            "warnings": list(self.warnings),
             "time_s": round(self.time_s, 4),
         }
 
@@ -156,7 +158,7 @@ def run_test(test: LitmusTest, *, keep_witness: bool = True, budget: Budget | No
 
 
 def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
-    paths = thread_paths(test)
+    paths, cut = thread_paths(test)
     observed = _observed(test)
     locations = test.memory_locations
     memtype = {loc: (test.attrs[loc].memtype if loc in test.attrs else "Normal-iWB-oWB") for loc in locations}
@@ -185,6 +187,9 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
                     witness, executions=executions)
     if witness is not None and test.attrs:
         result.reasons = unconstrained(witness[1])
+    if cut:
+        result.warnings = tuple(f"loop unrolling limit ({UNROLL}) reached at {where}: executions that loop longer "
+                                "are not explored, as herd7 does by default" for where in cut)
     return result
 
 

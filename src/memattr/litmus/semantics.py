@@ -15,7 +15,10 @@ from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg
 from memattr.litmus.parser import AMOS, LOADS, STADDS, STORE_EXCL, STORES
 
-MAX_STEPS = 64  # instructions per path: bounds loops as herd's unrolling does
+MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
+# herd7's default unrolling bound (herd/opts.ml unroll_default: 2 but for ASL): a path may jump back to
+# one target at most this many times; a further backward jump cuts the path.
+UNROLL = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,22 +72,40 @@ class _State:
     last_exclusive: int | None = None
     pc: int = 0
     steps: int = 0
+    jumps: dict[int, int] = field(default_factory=dict)  # backward jumps taken to each target (replaced, never mutated)
 
     def copy(self) -> "_State":
         return _State(dict(self.regs), dict(self.taint), self.flags, self.flags_taint, self.ctrl_taint,
                       list(self.events), set(self.addr), set(self.data), set(self.ctrl), set(self.rmw),
-                      self.last_exclusive, self.pc, self.steps)
+                      self.last_exclusive, self.pc, self.steps, self.jumps)
 
 
 class ThreadRunner:
     """Enumerates the paths of one thread given the value domain of each location."""
 
-    def __init__(self, test: LitmusTest, thread: int, domains: dict[str, tuple[int, ...]]) -> None:
+    def __init__(self, test: LitmusTest, thread: int, domains: dict[str, tuple[int, ...]], unroll: int = UNROLL) -> None:
         self.test = test
         self.thread = thread
         self.code = test.threads[thread]
         self.labels = {instr.label: n for n, instr in enumerate(self.code) if instr.label}
         self.domains = domains
+        self.unroll = unroll
+        self.cut: set[str] = set()  # labels where a path was cut by the unrolling bound
+
+    def _jump(self, state: _State, label: str, counted: bool) -> bool:
+        """Branch to ``label``; False when this backward jump would pass the unrolling bound, which cuts the
+        path (herd/mem.ml fetch_addr: a target reached by more than ``unroll`` backward jumps is not fetched).
+        As herd7 does, only unconditional jumps and conditional ones on values that depend on a read count:
+        a loop on known values is unrolled completely (next_instr: CondJump checks "not determined")."""
+        target = self.labels[label]
+        if counted and target < state.pc:  # state.pc is past the branch: a jump to it or before is backward
+            count = state.jumps.get(target, 0) + 1
+            if count > self.unroll:
+                self.cut.add(label)
+                return False
+            state.jumps = {**state.jumps, target: count}
+        state.pc = target
+        return True
 
     def paths(self) -> list[Path]:
         regs: dict[str, int | str] = {}
@@ -186,11 +207,13 @@ class ThreadRunner:
                 rt, mem = instr.args
                 loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
                 exclusive = "X" in op[2:4] or op.startswith(("LDXR", "LDAXR"))
+                mask = _access_mask(op, rt)  # type: ignore[arg-type]
                 for branch, event in self._read(state, instr, loc, taint,
                                                  acquire=op.startswith(("LDAR", "LDAXR")),
                                                  acquire_pc=op.startswith("LDAPR"),
                                                  exclusive=op.startswith(("LDXR", "LDAXR"))):
-                    self._write_reg(branch, rt, event.value, frozenset({event.eid}))  # type: ignore[arg-type]
+                    value = event.value & mask if isinstance(event.value, int) else event.value
+                    self._write_reg(branch, rt, value, frozenset({event.eid}))  # type: ignore[arg-type]
                     if exclusive:
                         branch.last_exclusive = event.eid
                     self._run(branch, out)
@@ -202,12 +225,15 @@ class ThreadRunner:
                 if isinstance(value, str):
                     raise MemattrError(f"P{self.thread}: {instr.text}: storing a location is not supported",
                                        source=self.test.source, line=instr.line, expected="an integer value")
+                value &= _access_mask(op, rt)  # type: ignore[arg-type]
                 self._write(state, instr, loc, value, taint, data_taint, release=op.startswith("STLR"))
                 continue
             if op in STORE_EXCL:
                 status, rt, mem = instr.args
                 loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
                 value, data_taint = self._operand(state, rt)
+                if isinstance(value, int):
+                    value &= _access_mask(op, rt)  # type: ignore[arg-type]
                 failed = state.copy()
                 self._write_reg(failed, status, 1, frozenset())
                 failed.last_exclusive = None
@@ -262,15 +288,16 @@ class ThreadRunner:
                 reg, target = instr.args
                 value, taint = self._operand(state, reg)
                 state.ctrl_taint = state.ctrl_taint | taint
-                if (value == 0) == (op == "CBZ"):
-                    state.pc = self.labels[target]  # type: ignore[index]
+                if (value == 0) == (op == "CBZ") and not self._jump(state, target, bool(taint)):  # type: ignore[arg-type]
+                    return
                 continue
             if op.startswith("B.") or op == "B":
                 target = instr.args[-1]
-                if op == "B" or self._holds(state, op[2:], instr):
-                    state.pc = self.labels[target]  # type: ignore[index]
                 if op != "B":
                     state.ctrl_taint = state.ctrl_taint | state.flags_taint
+                counted = op == "B" or bool(state.flags_taint)
+                if (op == "B" or self._holds(state, op[2:], instr)) and not self._jump(state, target, counted):  # type: ignore[arg-type]
+                    return
                 continue
             if op in ("DMB", "DSB"):
                 self._new_event(state, instr, kind="F", fence=f"{op}.{instr.args[0]}")
@@ -352,16 +379,28 @@ def value_domains(test: LitmusTest, rounds: int = 6) -> dict[str, tuple[int, ...
     return {loc: tuple(sorted(values)) for loc, values in domains.items()}
 
 
-def thread_paths(test: LitmusTest) -> list[list[Path]]:
+def thread_paths(test: LitmusTest) -> tuple[list[list[Path]], list[str]]:
+    """Every thread's paths, and where the unrolling bound cut paths ("P0:L1"), as herd7 warns."""
     domains = value_domains(test)
-    paths = [ThreadRunner(test, thread, domains).paths() for thread in range(len(test.threads))]
+    runners = [ThreadRunner(test, thread, domains) for thread in range(len(test.threads))]
+    paths = [runner.paths() for runner in runners]
     for thread, options in enumerate(paths):
-        if not options:
+        if not options and not runners[thread].cut:
             raise MemattrError(f"P{thread} has no path that ends within {MAX_STEPS} instructions",
                                source=test.source, line=test.threads[thread][0].line if test.threads[thread] else 1,
                                expected="loops that terminate")
-    return paths
+    return paths, sorted({f"P{thread}:{label}" for thread, runner in enumerate(runners) for label in runner.cut})
 
 
 def combinations(paths: list[list[Path]]):  # type: ignore[no-untyped-def]
     return itertools.product(*paths)
+
+
+def _access_mask(op: str, register: Reg) -> int:
+    """The bits a load or store moves: a byte (…B), a halfword (…H), else the register's width.  Loads
+    zero-extend and stores write the low bits (LDRB/LDRH/STRB/STRH, DDI0487 C6.2)."""
+    if op.endswith("B"):
+        return 0xFF
+    if op.endswith("H"):
+        return 0xFFFF
+    return 0xFFFF_FFFF if register.width == 32 else 0xFFFF_FFFF_FFFF_FFFF
