@@ -98,3 +98,62 @@ def test_an_unconditional_backward_jump_is_bounded_as_herd7_does():
     assert (result.observation, result.positive, result.negative) == ("Never", 0, 0)
     assert result.warnings and "P0:L0" in result.warnings[0] and "(2)" in result.warnings[0]
     assert _run(LOOP.format(n=3, branch="CBZ W0,L1", tail="B L0")).observation == "Always"
+
+
+def _single(body: str, condition: str, init: str = "") -> str:
+    lines = "\n".join(f" {instruction} ;" for instruction in body.split(";") if instruction.strip())
+    return _run(f"AArch64 T\n{{ {init} }}\nP0 ;\n{lines}\nforall ({condition})\n").observation
+
+
+NZCV = "CSET W3,MI ; CSET W4,EQ ; CSET W5,CS ; CSET W6,VS"
+
+
+@pytest.mark.parametrize("instruction,init,nzcv", [
+    # AddWithCarry (ASL): N, Z, C (unsigned carry out), V (signed overflow); values worked by hand.
+    ("ADDS W0,W1,W2", "0:X1=0x7fffffff; 0:X2=1;", (1, 0, 0, 1)),
+    ("ADDS W0,W1,W2", "0:X1=0xffffffff; 0:X2=1;", (0, 1, 1, 0)),
+    ("ADDS X0,X1,X2", "0:X1=2; 0:X2=3;", (0, 0, 0, 0)),
+    ("SUBS X0,X1,X2", "0:X1=0; 0:X2=1;", (1, 0, 0, 0)),
+    ("SUBS X0,X1,X2", "0:X1=5; 0:X2=5;", (0, 1, 1, 0)),
+    ("SUBS W0,W1,W2", "0:X1=0x80000000; 0:X2=1;", (0, 0, 1, 1)),
+    ("CMP X1,X2", "0:X1=3; 0:X2=7;", (1, 0, 0, 0)),
+    ("CMN X1,X2", "0:X1=0xffffffffffffffff; 0:X2=1;", (0, 1, 1, 0)),
+    ("ANDS X0,X1,X2", "0:X1=0x8000000000000000; 0:X2=0x8000000000000001;", (1, 0, 0, 0)),
+    ("TST X1,X2", "0:X1=1; 0:X2=2;", (0, 1, 0, 0)),
+])
+def test_flag_setting_instructions_compute_nzcv(instruction, init, nzcv):
+    condition = " /\\ ".join(f"0:X{reg}={bit}" for reg, bit in zip((3, 4, 5, 6), nzcv))
+    assert _single(f"{instruction} ; {NZCV}", condition, init) == "Always"
+
+
+@pytest.mark.parametrize("body,condition,init", [
+    ("MOVZ X0,#0x1234,LSL #16", "0:X0=0x12340000", ""),
+    ("MOVN W0,#0", "0:X0=0xffffffff", ""),
+    ("MOVZ X0,#1 ; MOVK X0,#1,LSL #48", "0:X0=0x1000000000001", ""),
+    ("UBFM X4,X3,#4,#7", "0:X4=0xb", "0:X3=0xb7;"),      # UBFX X4,X3,#4,#4
+    ("UBFM W4,W3,#28,#3", "0:X4=0xb0", "0:X3=0xb;"),     # LSL W4,W3,#4
+    ("ASR X0,X1,#4", "0:X0=0xfffffffffffffff8", "0:X1=0xffffffffffffff80;"),
+    ("LSR W0,W1,#4", "0:X0=0x0ffffff8", "0:X1=0xffffff80;"),
+    ("LSL X0,X1,X2", "0:X0=0x100", "0:X1=1; 0:X2=72;"),  # the shift amount is taken modulo 64
+    ("NEG X0,X1", "0:X0=0xfffffffffffffffe", "0:X1=2;"),
+    ("MVN W0,W1", "0:X0=0xfffffff0", "0:X1=0xf;"),
+    ("ADD X0,X1,X2,LSL #2", "0:X0=13", "0:X1=1; 0:X2=3;"),
+    ("CMP X1,X2 ; CSINC X0,X1,X2,EQ", "0:X0=8", "0:X1=1; 0:X2=7;"),
+    ("CMP X1,X2 ; CSINV X0,X1,X2,NE", "0:X0=1", "0:X1=1; 0:X2=7;"),
+    ("CMP X1,X2 ; CSNEG X0,X1,X2,GT", "0:X0=0xfffffffffffffff9", "0:X1=1; 0:X2=7;"),
+    ("CMP X1,X2 ; CSET X0,LT", "0:X0=1", "0:X1=0xffffffffffffffff; 0:X2=1;"),  # -1 < 1 signed
+    ("CMP X1,X2 ; CSET X0,LO", "0:X0=0", "0:X1=0xffffffffffffffff; 0:X2=1;"),  # not below unsigned
+])
+def test_data_processing_instructions(body, condition, init):
+    assert _single(body, condition, init) == "Always"
+
+
+def test_test_bit_branches():
+    text = "AArch64 T\n{{ 0:X0={value}; }}\n P0 ;\n TBNZ X0,#2,L ;\n MOV X1,#1 ;\n L: ;\nforall (0:X1={x1})\n"
+    assert _run(text.format(value=4, x1=0)).observation == "Always"
+    assert _run(text.format(value=3, x1=1)).observation == "Always"
+
+
+def test_herd_spacing_in_initial_state_and_condition():
+    text = "AArch64 T\n{\n    int64_t 0: X1 = 2;\n}\nP0 ;\n ADD X0, X1, #1 ;\nforall (\n    0: X0 = 3 /\\ 0: XZR = 0 /\\ 0:X9 = 0\n)\n"
+    assert _run(text).observation == "Always"

@@ -40,7 +40,15 @@ class Mem:
     offset: Reg | Imm | None = None
 
 
-Operand = Union[Reg, Imm, Mem, str]
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A shift applied to the operand before it: ``LSL #16`` of MOVZ/MOVK, ``ASR #1`` of a shifted register."""
+
+    kind: str  # LSL, LSR or ASR
+    amount: int
+
+
+Operand = Union[Reg, Imm, Mem, Shift, str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from memattr.litmus.ast import (
     Or,
     Prop,
     Reg,
+    Shift,
 )
 
 _COMMENT = re.compile(r"\(\*.*?\*\)", re.S)
@@ -42,11 +43,18 @@ AMOS = {base + sem + size for base in _AMO_BASES for sem in ("", "A", "L", "AL")
 STADDS = {base + sem + size for base in ("STADD", "STEOR", "STSET", "STCLR") for sem in ("", "L") for size in ("", "B", "H")}
 ALU = {"ADD", "SUB", "EOR", "AND", "ORR"}
 BARRIER_OPTIONS = {"SY", "ISH", "OSH", "NSH", "LD", "ST", "ISHLD", "ISHST", "OSHLD", "OSHST", "NSHLD", "NSHST"}
-CONDITIONS = {"EQ", "NE", "CS", "HS", "CC", "LO", "MI", "PL", "VS", "VC", "HI", "LS", "GE", "LT", "GT", "LE", "AL"}
+CONDITIONS = {"EQ", "NE", "CS", "HS", "CC", "LO", "MI", "PL", "VS", "VC", "HI", "LS", "GE", "LT", "GT", "LE", "AL",
+              "NV"}
 TLBI_OPS = {"VMALLS12E1IS", "VMALLS12E1", "IPAS2E1IS", "IPAS2E1", "VMALLE1IS", "VMALLE1", "VAE1IS", "VAE1",
             "ALLE1IS", "ALLE1", "VAAE1IS", "ASIDE1IS"}
-SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | ALU |
-             {"MOV", "CMP", "CSEL", "CBZ", "CBNZ", "B", "DMB", "DSB", "ISB", "TLBI", "NOP"} |
+FLAG_ALU = {"ADDS", "SUBS", "ANDS"}  # ALU forms that set NZCV
+SHIFTS = {"LSL", "LSR", "ASR"}
+WIDE_MOVES = {"MOVZ", "MOVN", "MOVK"}
+CONDITIONAL_SELECTS = {"CSEL", "CSINC", "CSINV", "CSNEG"}
+SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | ALU | FLAG_ALU | SHIFTS | WIDE_MOVES |
+             CONDITIONAL_SELECTS |
+             {"MOV", "MVN", "NEG", "CMP", "CMN", "TST", "CSET", "UBFM", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
+              "DMB", "DSB", "ISB", "TLBI", "NOP"} |
              {f"B.{c}" for c in CONDITIONS})
 
 
@@ -150,7 +158,7 @@ def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[in
         if chunk == "\n":
             line += 1
             continue
-        item = chunk.strip()
+        item = _THREAD_SPACE.sub(r"\1:", chunk.strip())  # "0: X1 = 2" as herd7 reads it
         if not item or item == ";":
             continue
         left, right = (part.strip() for part in item.split("=", 1)) if "=" in item else (item, "0")
@@ -186,6 +194,7 @@ def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[in
 _TYPES = {f"{sign}int{bits}_t": (bits, sign == "") for bits in (8, 16, 32, 64) for sign in ("", "u")}
 _UNSIZED = {"int", "long", "char", "intptr_t", "uintptr_t"}
 _MASK64 = (1 << 64) - 1
+_THREAD_SPACE = re.compile(r"(?<![\w:])(\d+)\s*:\s*(?=[A-Za-z])")
 
 
 def _typed(value: int | str, declared: tuple[int, bool] | None) -> int | str:
@@ -300,7 +309,9 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
     if op not in SUPPORTED:
         raise src.error(line, f"unsupported instruction {words[0]!r}",
                         "LDR/STR (and B/H, acquire/release, exclusive forms), CAS/SWP/LDADD/STADD forms, MOV, "
-                        "ADD/SUB/EOR/AND/ORR, CMP, CSEL, CBZ/CBNZ, B, B.cond, DMB, DSB, ISB, TLBI")
+                        "MOVZ/MOVN/MOVK, ADD/SUB/EOR/AND/ORR and ADDS/SUBS/ANDS, LSL/LSR/ASR, UBFM, NEG, MVN, "
+                        "CMP/CMN/TST, CSEL/CSINC/CSINV/CSNEG/CSET, CBZ/CBNZ, TBZ/TBNZ, B, B.cond, DMB, DSB, ISB, "
+                        "TLBI")
     args: list[object] = []
     if op in ("DMB", "DSB"):
         if len(operands) != 1 or operands[0].upper() not in BARRIER_OPTIONS:
@@ -310,15 +321,26 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
         if not operands or operands[0].upper() not in TLBI_OPS:
             raise src.error(line, f"unsupported TLBI operation in {text!r}", f"one of {', '.join(sorted(TLBI_OPS))}")
         args = [operands[0].upper()] + [_operand(o, line, src) for o in operands[1:]]
-    elif op in ("B", "CBZ", "CBNZ") or op.startswith("B."):
+    elif op in ("B", "CBZ", "CBNZ", "TBZ", "TBNZ") or op.startswith("B."):
         target = operands[-1] if operands else ""
         if not _IDENT.match(target):
             raise src.error(line, f"bad branch target in {text!r}", "a label")
         args = [_operand(o, line, src) for o in operands[:-1]] + [target]
-    elif op == "CSEL":
+        if op in ("TBZ", "TBNZ") and (len(args) != 3 or not isinstance(args[0], Reg) or not isinstance(args[1], Imm)
+                                      or not 0 <= args[1].value < args[0].width):
+            raise src.error(line, f"bad {op} {text!r}", f"{op} Rt,#bit,LABEL with bit below the register's width")
+    elif op in CONDITIONAL_SELECTS:
         if len(operands) != 4 or operands[3].upper() not in CONDITIONS:
-            raise src.error(line, f"bad CSEL {text!r}", "CSEL Rd,Rn,Rm,COND")
+            raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,Rn,Rm,COND")
         args = [_operand(o, line, src) for o in operands[:3]] + [operands[3].upper()]
+        if not all(isinstance(a, Reg) for a in args[:3]):
+            raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,Rn,Rm,COND with registers")
+    elif op == "CSET":
+        if len(operands) != 2 or operands[1].upper() not in CONDITIONS:
+            raise src.error(line, f"bad CSET {text!r}", "CSET Rd,COND")
+        args = [_operand(operands[0], line, src), operands[1].upper()]
+        if not isinstance(args[0], Reg):
+            raise src.error(line, f"bad CSET {text!r}", "CSET Rd,COND")
     else:
         args = [_operand(o, line, src) for o in operands]
     _check_shape(op, args, text, line, src)
@@ -327,6 +349,9 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
 
 def _operand(text: str, line: int, src: _Source) -> object:
     text = text.strip()
+    shift = re.fullmatch(r"(LSL|LSR|ASR)\s*#?\s*(\d{1,2})", text, re.I)
+    if shift:
+        return Shift(shift.group(1).upper(), int(shift.group(2)))
     if text.startswith("#"):
         return Imm(_number(text[1:].strip(), line, src, "#number", "bad immediate"))
     if text.startswith("["):
@@ -347,10 +372,19 @@ def _operand(text: str, line: int, src: _Source) -> object:
     return _reg(text, line, src)
 
 
-_SHAPES = {
-    "load": (Reg, Mem), "store": (Reg, Mem), "stxr": (Reg, Reg, Mem), "amo": (Reg, Reg, Mem),
-    "st_amo": (Reg, Mem), "alu": (Reg, Reg, (Reg, Imm)), "mov": (Reg, (Reg, Imm)), "cmp": (Reg, (Reg, Imm)),
+_SHAPES: dict[str, tuple[tuple[object, ...], ...]] = {
+    "load": ((Reg, Mem),), "store": ((Reg, Mem),), "stxr": ((Reg, Reg, Mem),), "amo": ((Reg, Reg, Mem),),
+    "st_amo": ((Reg, Mem),),
+    "alu": ((Reg, Reg, (Reg, Imm)), (Reg, Reg, Reg, Shift)),  # Rd,Rn,Rm|#imm and Rd,Rn,Rm,SHIFT #n
+    "mov": ((Reg, (Reg, Imm)),), "cmp": ((Reg, (Reg, Imm)), (Reg, Reg, Shift)),
+    "unary": ((Reg, Reg), (Reg, Reg, Shift)), "wide": ((Reg, Imm), (Reg, Imm, Shift)),
+    "ubfm": ((Reg, Reg, Imm, Imm),),
 }
+_SHAPE_TEXT = {"load": "OP Rt,[Xn...]", "store": "OP Rt,[Xn...]", "stxr": "OP Ws,Rt,[Xn]", "amo": "OP Rs,Rt,[Xn]",
+               "st_amo": "OP Rs,[Xn]", "alu": "OP Rd,Rn,Rm|#imm or OP Rd,Rn,Rm,LSL|LSR|ASR #n",
+               "mov": "MOV Rd,Rn|#imm", "cmp": "OP Rn,Rm|#imm or OP Rn,Rm,LSL|LSR|ASR #n",
+               "unary": "OP Rd,Rm[,LSL|LSR|ASR #n]", "wide": "OP Rd,#imm16[,LSL #0|16|32|48]",
+               "ubfm": "UBFM Rd,Rn,#immr,#imms"}
 
 
 def _kind(op: str) -> str | None:
@@ -364,12 +398,18 @@ def _kind(op: str) -> str | None:
         return "amo"
     if op in STADDS:
         return "st_amo"
-    if op in ALU:
+    if op in ALU or op in FLAG_ALU or op in SHIFTS:
         return "alu"
     if op == "MOV":
         return "mov"
-    if op == "CMP":
+    if op in ("CMP", "CMN", "TST"):
         return "cmp"
+    if op in ("NEG", "MVN"):
+        return "unary"
+    if op in WIDE_MOVES:
+        return "wide"
+    if op == "UBFM":
+        return "ubfm"
     return None
 
 
@@ -377,12 +417,13 @@ def _check_shape(op: str, args: list[object], text: str, line: int, src: _Source
     kind = _kind(op)
     if kind is None:
         return
-    shape = _SHAPES[kind]
-    if len(args) != len(shape) or not all(isinstance(a, s) for a, s in zip(args, shape)):
-        expected = {"load": "OP Rt,[Xn...]", "store": "OP Rt,[Xn...]", "stxr": "OP Ws,Rt,[Xn]",
-                    "amo": "OP Rs,Rt,[Xn]", "st_amo": "OP Rs,[Xn]", "alu": "OP Rd,Rn,Rm|#imm",
-                    "mov": "MOV Rd,Rn|#imm", "cmp": "CMP Rn,Rm|#imm"}[kind]
-        raise src.error(line, f"bad operands in {text!r}", expected)
+    if not any(len(args) == len(shape) and all(isinstance(a, s) for a, s in zip(args, shape))  # type: ignore[arg-type]
+               for shape in _SHAPES[kind]):
+        raise src.error(line, f"bad operands in {text!r}", _SHAPE_TEXT[kind])
+    shift = next((a for a in args if isinstance(a, Shift)), None)
+    if shift is not None and (shift.amount >= next(a for a in args if isinstance(a, Reg)).width
+                              or (kind == "wide" and (shift.kind != "LSL" or shift.amount % 16))):
+        raise src.error(line, f"bad shift in {text!r}", "a shift below the register width (MOVZ/MOVK: LSL #0, 16, 32, 48)")
 
 
 def _parse_condition(text: str, first_line: int, src: _Source) -> Condition:
@@ -397,7 +438,8 @@ def _parse_condition(text: str, first_line: int, src: _Source) -> Condition:
             raise src.error(line, "filter is not supported", "exists, ~exists or forall")
         raise src.error(line, f"unexpected {word[:30]!r} where the condition starts", "exists, ~exists or forall")
     quantifier = re.sub(r"\s", "", match.group(1))
-    tokens = _tokens(match.group(2), line, src)
+    # herd7 reads "0: X3 = 0" as "0:X3=0".
+    tokens = _tokens(re.sub(r"\s*=\s*", "=", _THREAD_SPACE.sub(r"\1:", match.group(2))), line, src)
     position = [0]
     prop = _prop_or(tokens, position, line, src)
     if position[0] != len(tokens):

@@ -119,7 +119,8 @@ def _observed(test: LitmusTest) -> list[Atom]:
 
 def _eval(prop: Prop, values: dict[tuple[int | None, str], int | str]) -> bool:
     if isinstance(prop, Atom):
-        return values.get((prop.thread, prop.name)) == prop.value
+        # A register no instruction wrote and the initial state did not set holds 0, as in herd7.
+        return values.get((prop.thread, prop.name), 0 if prop.thread is not None else None) == prop.value
     if isinstance(prop, Not):
         return not _eval(prop.inner, values)
     if isinstance(prop, And):
@@ -175,7 +176,8 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
             values = _final_values(test, combo, execution)
             satisfied = _eval(test.condition.prop, values)
             state = tuple((f"{a.thread}:{_show_reg(a.name)}" if a.thread is not None else a.name,
-                           str(values.get((a.thread, a.name)))) for a in observed)
+                           str(values.get((a.thread, a.name), 0 if a.thread is not None else None)))
+                          for a in observed)
             states[state] = satisfied
             if satisfied:
                 positive += 1
@@ -200,6 +202,7 @@ def _show_reg(name: str) -> str:
 def _final_values(test: LitmusTest, combo: tuple[Path, ...], x: Execution) -> dict[tuple[int | None, str], int | str]:
     values: dict[tuple[int | None, str], int | str] = {}
     for path in combo:
+        values[(path.thread, "XZR")] = 0  # the zero register reads as zero in a condition too
         for reg, value in path.regs:
             values[(path.thread, reg)] = value
     # Final memory: the co-last write of each location.

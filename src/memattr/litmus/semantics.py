@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
-from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg
-from memattr.litmus.parser import AMOS, LOADS, STADDS, STORE_EXCL, STORES
+from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
+from memattr.litmus.parser import AMOS, FLAG_ALU, LOADS, SHIFTS, STADDS, STORE_EXCL, STORES
 
 MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
 # herd7's default unrolling bound (herd/opts.ml unroll_default: 2 but for ASL): a path may jump back to
@@ -61,7 +61,7 @@ class Path:
 class _State:
     regs: dict[str, int | str]
     taint: dict[str, frozenset[int]]
-    flags: tuple[int | str, int | str] | None = None
+    flags: tuple[bool, bool, bool, bool] | None = None  # PSTATE.{N,Z,C,V}
     flags_taint: frozenset[int] = frozenset()
     ctrl_taint: frozenset[int] = frozenset()
     events: list[Event] = field(default_factory=list)
@@ -254,6 +254,20 @@ class ThreadRunner:
                 value, taint = self._operand(state, src)
                 self._write_reg(state, rd, value, taint)  # type: ignore[arg-type]
                 continue
+            if op in ("ADD", "SUB", "EOR", "AND", "ORR") and len(instr.args) == 4 or op in FLAG_ALU or op in SHIFTS \
+                    or op in ("NEG", "MVN", "CMN", "TST", "MOVZ", "MOVN", "MOVK", "UBFM", "CSET") \
+                    or op in ("CSINC", "CSINV", "CSNEG") or op == "CMP" and len(instr.args) == 3:
+                self._arithmetic(state, instr)
+                continue
+            if op in ("TBZ", "TBNZ"):
+                reg, bit, target = instr.args
+                value, taint = self._operand(state, reg)
+                if isinstance(value, str):
+                    raise self._location_error(instr)
+                state.ctrl_taint = state.ctrl_taint | taint
+                if (value >> bit.value & 1 == 0) == (op == "TBZ") and not self._jump(state, target, bool(taint)):  # type: ignore[union-attr,arg-type]
+                    return
+                continue
             if op in ("ADD", "SUB", "EOR", "AND", "ORR"):
                 rd, rn, rm = instr.args
                 a, ta = self._operand(state, rn)
@@ -275,7 +289,11 @@ class ThreadRunner:
                 rn, rm = instr.args
                 a, ta = self._operand(state, rn)
                 b, tb = self._operand(state, rm)
-                state.flags = (a, b)
+                if isinstance(a, str) or isinstance(b, str):
+                    # Comparing addresses: only equality is known (as if the locations were distinct values).
+                    state.flags = (False, a == b, True, False)
+                else:
+                    state.flags = _add_with_carry(a, ~b, 1, rn.width)[1]  # type: ignore[union-attr]
                 state.flags_taint = ta | tb
                 continue
             if op == "CSEL":
@@ -312,16 +330,77 @@ class ThreadRunner:
 
     def _holds(self, state: _State, cond: str, instr: Instr) -> bool:
         if state.flags is None:
-            raise MemattrError(f"P{self.thread}: {instr.text}: condition without a preceding CMP",
-                               source=self.test.source, line=instr.line, expected="CMP before B.cond/CSEL")
-        a, b = state.flags
-        if isinstance(a, str) or isinstance(b, str):
-            equal, less = a == b, False
+            raise MemattrError(f"P{self.thread}: {instr.text}: condition without a preceding flag-setting instruction",
+                               source=self.test.source, line=instr.line,
+                               expected="CMP, CMN, TST, ADDS, SUBS or ANDS before B.cond/CSEL/CSET")
+        return condition_holds(cond, state.flags)
+
+    def _location_error(self, instr: Instr) -> MemattrError:
+        return MemattrError(f"P{self.thread}: {instr.text}: arithmetic on a location", source=self.test.source,
+                            line=instr.line, expected="integer operands")
+
+    def _arithmetic(self, state: _State, instr: Instr) -> None:
+        """The data-processing instructions beyond MOV/ADD/SUB/EOR/AND/ORR/CMP: results and NZCV as the ASL
+        computes them (AddWithCarry, ShiftReg, the bitfield move of UBFM, ConditionHolds)."""
+        op, args = instr.op, instr.args
+        shift = args[-1] if isinstance(args[-1], Shift) else None
+        regs = [a for a in args if not isinstance(a, (Shift, str))]
+        values, taint = [], frozenset()
+        for operand in regs[1:] if op not in ("CMP", "CMN", "TST") else regs:
+            value, t = self._operand(state, operand)  # type: ignore[arg-type]
+            if isinstance(value, str):
+                raise self._location_error(instr)
+            values.append(value)
+            taint |= t
+        rd = regs[0]
+        bits = rd.width  # type: ignore[union-attr]
+        mask = (1 << bits) - 1
+        flags: tuple[bool, bool, bool, bool] | None = None
+        if op in ("CSET", "CSINC", "CSINV", "CSNEG"):
+            holds = self._holds(state, args[-1], instr)  # type: ignore[arg-type]
+            taint |= state.flags_taint
+            if op == "CSET":
+                result = 1 if holds else 0
+            else:
+                n, m = values
+                result = n if holds else {"CSINC": m + 1, "CSINV": ~m, "CSNEG": -m}[op]
+        elif op in ("MOVZ", "MOVN", "MOVK"):
+            amount = shift.amount if shift else 0
+            imm = (values[0] if op != "MOVK" else values[0]) & 0xFFFF
+            if op == "MOVK":
+                old, old_taint = self._operand(state, rd)  # type: ignore[arg-type]
+                if isinstance(old, str):
+                    raise self._location_error(instr)
+                result, taint = (old & ~(0xFFFF << amount)) | (imm << amount), taint | old_taint
+            else:
+                result = imm << amount if op == "MOVZ" else ~(imm << amount)
+        elif op == "UBFM":
+            source, immr, imms = values
+            if imms >= immr:
+                result = (source >> immr) & ((1 << (imms - immr + 1)) - 1)
+            else:
+                result = (source & ((1 << (imms + 1)) - 1)) << (bits - immr)
+        elif op in SHIFTS:
+            source, amount = values
+            result = _shift(source, Shift(op, amount % bits), bits)
+        elif op in ("NEG", "MVN"):
+            operand = _shift(values[0], shift, bits)
+            result = -operand if op == "NEG" else ~operand
         else:
-            equal, less = a == b, a < b
-        return {"EQ": equal, "NE": not equal, "LT": less, "GE": not less, "GT": not less and not equal,
-                "LE": less or equal, "LO": less, "CC": less, "HS": not less, "CS": not less,
-                "HI": not less and not equal, "LS": less or equal, "AL": True}.get(cond, False)
+            a = values[0]
+            b = _shift(values[1], shift, bits)
+            if op in ("ADD", "ADDS", "CMN"):
+                result, flags = _add_with_carry(a, b, 0, bits)
+            elif op in ("SUB", "SUBS", "CMP"):
+                result, flags = _add_with_carry(a, ~b, 1, bits)
+            else:
+                result = {"AND": a & b, "ANDS": a & b, "TST": a & b, "EOR": a ^ b, "ORR": a | b}[op]
+                result &= mask
+                flags = (bool(result >> (bits - 1)), result == 0, False, False)
+        if op in FLAG_ALU or op in ("CMP", "CMN", "TST"):
+            state.flags, state.flags_taint = flags, taint
+        if op not in ("CMP", "CMN", "TST"):
+            self._write_reg(state, rd, result & mask, taint)  # type: ignore[arg-type]
 
     def _amo(self, state: _State, instr: Instr, out: list[Path]) -> None:
         op = instr.op
@@ -404,3 +483,38 @@ def _access_mask(op: str, register: Reg) -> int:
     if op.endswith("H"):
         return 0xFFFF
     return 0xFFFF_FFFF if register.width == 32 else 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _add_with_carry(x: int, y: int, carry_in: int, bits: int) -> tuple[int, tuple[bool, bool, bool, bool]]:
+    """ASL AddWithCarry: the result and NZCV of x + y + carry_in at ``bits`` wide."""
+    mask = (1 << bits) - 1
+    x, y = x & mask, y & mask
+    unsigned_sum = x + y + carry_in
+    signed_sum = _signed(x, bits) + _signed(y, bits) + carry_in
+    result = unsigned_sum & mask
+    return result, (bool(result >> (bits - 1)), result == 0, result != unsigned_sum, _signed(result, bits) != signed_sum)
+
+
+def _signed(value: int, bits: int) -> int:
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def _shift(value: int, shift: Shift | None, bits: int) -> int:
+    """ASL ShiftReg: LSL, LSR or ASR of a ``bits``-wide value."""
+    value &= (1 << bits) - 1
+    if shift is None or shift.amount == 0:
+        return value
+    if shift.kind == "LSL":
+        return (value << shift.amount) & ((1 << bits) - 1)
+    if shift.kind == "LSR":
+        return value >> shift.amount
+    return (_signed(value, bits) >> shift.amount) & ((1 << bits) - 1)
+
+
+def condition_holds(cond: str, flags: tuple[bool, bool, bool, bool]) -> bool:
+    """ASL ConditionHolds over PSTATE.{N,Z,C,V}."""
+    n, z, c, v = flags
+    return {"EQ": z, "NE": not z, "CS": c, "HS": c, "CC": not c, "LO": not c, "MI": n, "PL": not n, "VS": v,
+            "VC": not v, "HI": c and not z, "LS": not (c and not z), "GE": n == v, "LT": n != v,
+            "GT": not z and n == v, "LE": not (not z and n == v), "AL": True, "NV": True}[cond]
