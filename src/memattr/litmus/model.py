@@ -121,6 +121,7 @@ class Sets:
         self.Q = lambda e: ev[e].acquire_pc
         self.L = lambda e: ev[e].release
         self.ISB = lambda e: ev[e].fence == "ISB"
+        self.noret = lambda e: ev[e].noret  # reads of atomics whose result is discarded (NoRet)
         self.dmb_full = lambda e: _fence(ev[e], _FULL)
         self.dmb_ld = lambda e: _fence(ev[e], _LD)
         self.dmb_st = lambda e: _fence(ev[e], _ST)
@@ -214,7 +215,7 @@ RELATIONS: tuple[Definition, ...] = (
     Definition("bob", "Barrier-ordered-before (B2.3.7)", lambda r: union(
         seq(seq(r["po"], _ids(r, r.s.dmb_full)), r["po"]),
         restrict(r["po"], dom=r.s.L, rng=r.s.A),
-        restrict(seq(seq(r["po"], _ids(r, r.s.dmb_ld)), r["po"]), dom=r.s.R),
+        restrict(seq(seq(r["po"], _ids(r, r.s.dmb_ld)), r["po"]), dom=lambda e: r.s.R(e) and not r.s.noret(e)),
         restrict(r["po"], dom=lambda e: r.s.A(e) or r.s.Q(e)),
         restrict(seq(seq(r["po"], _ids(r, r.s.dmb_st)), r["po"]), dom=r.s.W, rng=r.s.W),
         restrict(r["po"], rng=r.s.L),

@@ -34,6 +34,7 @@ class Event:
     release: bool = False  # L: STLR, STLXR, CASL ...
     fence: str | None = None  # "DMB.SY", "DSB.ISHST", "ISB", "TLBI.VMALLS12E1IS"
     exclusive: bool = False
+    noret: bool = False  # the read of an atomic whose result is discarded (Rt or CAS's Rs is XZR): NoRet
     instr: str = ""
 
     def label(self) -> str:
@@ -300,7 +301,9 @@ class ThreadRunner:
                 rd, rn, rm, cond = instr.args
                 chosen = rn if self._holds(state, cond, instr) else rm  # type: ignore[arg-type]
                 value, taint = self._operand(state, chosen)
-                self._write_reg(state, rd, value, taint | state.flags_taint)  # type: ignore[arg-type]
+                # The result carries only the selected register's dependencies: the flags choose, as a
+                # predicate on the register write alone (herd's AArch64Sem I_CSEL, "weak predicated").
+                self._write_reg(state, rd, value, taint)  # type: ignore[arg-type]
                 continue
             if op in ("CBZ", "CBNZ"):
                 reg, target = instr.args
@@ -357,13 +360,14 @@ class ThreadRunner:
         mask = (1 << bits) - 1
         flags: tuple[bool, bool, bool, bool] | None = None
         if op in ("CSET", "CSINC", "CSINV", "CSNEG"):
-            holds = self._holds(state, args[-1], instr)  # type: ignore[arg-type]
-            taint |= state.flags_taint
+            holds = self._holds(state, args[-1], instr)  # type: ignore[arg-type]  (as CSEL: no flag dependency)
             if op == "CSET":
-                result = 1 if holds else 0
+                result, taint = (1 if holds else 0), frozenset()
             else:
-                n, m = values
-                result = n if holds else {"CSINC": m + 1, "CSINV": ~m, "CSNEG": -m}[op]
+                chosen = regs[1] if holds else regs[2]
+                value, taint = self._operand(state, chosen)  # type: ignore[arg-type]
+                assert isinstance(value, int)
+                result = value if holds else {"CSINC": value + 1, "CSINV": ~value, "CSNEG": -value}[op]
         elif op in ("MOVZ", "MOVN", "MOVK"):
             amount = shift.amount if shift else 0
             imm = (values[0] if op != "MOVK" else values[0]) & 0xFFFF
@@ -416,7 +420,12 @@ class ThreadRunner:
             rs, rt, mem = instr.args
         loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
         operand, operand_taint = self._operand(state, rs)
-        for branch, read in self._read(state, instr, loc, taint, acquire=acquire and not store_only):
+        # A result written to XZR is discarded: the read is NoRet and has no acquire semantics, and a DMB LD
+        # does not order it (herd's AArch64Sem: do_read_mem_ret ... Annot.NoRet for SWP/LD<op> with Rt = ZR
+        # and CAS with Rs = ZR; aarch64.cat's "(Exp & R) \ NoRet").
+        result_reg = rs if base == "CAS" else rt
+        noret = store_only or (result_reg is not None and result_reg.name == "XZR")  # type: ignore[union-attr]
+        for branch, read in self._read(state, instr, loc, taint, acquire=acquire and not noret, noret=noret):
             old = read.value
             assert old is not None
             if base == "CAS":
@@ -424,7 +433,27 @@ class ThreadRunner:
                 if old == operand:
                     write = self._write(branch, instr, loc, new_value, taint, new_taint, release=release)  # type: ignore[arg-type]
                     branch.rmw.add((read.eid, write.eid))
-                self._write_reg(branch, rs, old, frozenset({read.eid}))  # type: ignore[arg-type]
+                    # The write happens because the comparison succeeded: it is control-dependent on what Rs
+                    # depends on (herd's event.ml aarch64_cas: the branch's control reaches the memory write).
+                    for source in operand_taint:
+                        branch.ctrl.add((source, write.eid))
+                    # Rs is rewritten with a value equal to both Rs and the memory read; herd7 keeps both
+                    # provenances as two executions (eventsMonad aarch64_cas_ok: DataFromRRs, DataFromRx).
+                    from_register = branch.copy()
+                    self._write_reg(from_register, rs, old, operand_taint)  # type: ignore[arg-type]
+                    self._run(from_register, out)
+                    self._write_reg(branch, rs, old, frozenset({read.eid}))  # type: ignore[arg-type]
+                else:
+                    # A CAS that fails may or may not write the unchanged value back; herd7 keeps both
+                    # (AArch64Sem do_cas_with: "CAS generates an Explicit Write Effect" or not).
+                    write_back = branch.copy()
+                    write = self._write(write_back, instr, loc, old, taint, frozenset({read.eid}), release=release)
+                    write_back.rmw.add((read.eid, write.eid))
+                    for source in operand_taint:
+                        write_back.ctrl.add((source, write.eid))
+                    self._write_reg(write_back, rs, old, frozenset({read.eid}))  # type: ignore[arg-type]
+                    self._run(write_back, out)
+                    self._write_reg(branch, rs, old, frozenset({read.eid}))  # type: ignore[arg-type]
             else:
                 if base == "SWP":
                     new = operand
