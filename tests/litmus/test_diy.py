@@ -25,10 +25,24 @@ def _kinds(name: str) -> dict[str, str]:
     return dict(line.split() for line in lines if line.strip() and not line.startswith("#"))
 
 
+# Acquire/release, atomics, Pos/Coi/Rfi/Fri, DMB.LD/ST and ctrl+ISB edges (litmus/diy/README.md).
+ACQREL = ("Rfe Fre Wse PodWW PodWR PodRW PodRR PodWWPL PodRRAP PodRWAP PodWRLA RfeLA DpAddrdR DpAddrdW DpDatadW "
+          "DpCtrldW DpCtrlIsbdR DMB.SYdWW DMB.SYdRR DMB.STdWW DMB.LDdRR DMB.LDdRW PosRR PosWR Rfi Fri Wsi Coi Amo.Swp "
+          "Amo.Cas Amo.LdAdd")
+FOUR = "Rfe Fre Wse PodWW PodRR PodRW DpAddrdR DpDatadW DMB.SYdWW DMB.SYdRR DMB.STdWW DMB.LDdRR"
+FOUR8 = FOUR.replace("PodRW", "PodRW PodWR") + " PodWWPL PodRRAP"
+
 SETS = [
     pytest.param("kinds-2thread.txt", ["-nprocs", "2", "-size", "5", "-safe", SAFE], 314, id="2thread"),
     pytest.param("kinds-3thread.txt", ["-nprocs", "3", "-size", "6", "-safe", SAFE + " DMB.LDdRR DMB.LDdRW"], 1080,
                  id="3thread", marks=pytest.mark.slow),
+    pytest.param("kinds-2thread-acqrel-atomics.txt", ["-nprocs", "2", "-size", "5", "-safe", ACQREL], 2418,
+                 id="2thread-acqrel-atomics", marks=pytest.mark.slow),
+    pytest.param("kinds-3thread-acqrel-atomics.txt", ["-nprocs", "3", "-size", "5", "-safe", ACQREL], 374,
+                 id="3thread-acqrel-atomics"),
+    pytest.param("kinds-4thread.txt", ["-nprocs", "4", "-size", "6", "-safe", FOUR], 21, id="4thread"),
+    pytest.param("kinds-4thread-size8.txt", ["-nprocs", "4", "-size", "8", "-safe", FOUR8], 3899, id="4thread-size8",
+                 marks=pytest.mark.slow),
 ]
 
 

@@ -157,3 +157,27 @@ def test_test_bit_branches():
 def test_herd_spacing_in_initial_state_and_condition():
     text = "AArch64 T\n{\n    int64_t 0: X1 = 2;\n}\nP0 ;\n ADD X0, X1, #1 ;\nforall (\n    0: X0 = 3 /\\ 0: XZR = 0 /\\ 0:X9 = 0\n)\n"
     assert _run(text).observation == "Always"
+
+
+def test_extended_register_operands():
+    assert _single("ADD X0,X1,W2,SXTW", "0:X0=0xffffffffffffffff", "0:X1=0; 0:X2=0xffffffff;") == "Always"
+    assert _single("ADD X0,X1,W2,UXTW #2", "0:X0=0x3fffffffc", "0:X1=0; 0:X2=0xffffffff;") == "Always"
+    # An address plus a register holding 0 (diy7's false address dependency) is the same address.
+    text = "AArch64 T\n{ 0:X0=x; 0:X2=0; }\nP0 ;\n ADD X3,X0,W2,SXTW ;\n MOV W4,#1 ;\n STR W4,[X3] ;\nexists (x=1)\n"
+    assert _run(text).observation == "Always"
+
+
+def test_post_and_pre_index_write_back_the_base():
+    text = ("AArch64 T\n{ 0:X3=y; }\nP0 ;\n MOV W2,#1 ;\n STR W2,[X3],#4 ;\n SUB X3,X3,#4 ;\n LDR W5,[X3] ;\n"
+            "forall (y=1 /\\ 0:X5=1 /\\ 0:X3=y)\n")
+    assert _run(text).observation == "Always"
+    pre = "AArch64 T\n{ 0:X3=y; }\nP0 ;\n MOV W2,#1 ;\n STR W2,[X3,#4]! ;\nexists (y=1)\n"
+    from memattr.errors import MemattrError
+
+    with pytest.raises(MemattrError, match="inside a location"):
+        _run(pre)
+
+
+def test_a_condition_may_end_with_a_semicolon_and_follow_a_row_without_bar():
+    text = "AArch64 T\n{ 0:X1=x; }\n P0 ;\n MOV W0,#1 ;\n STR W0,[X1] ;\nexists (x=1);\n"
+    assert _run(text).observation == "Always"

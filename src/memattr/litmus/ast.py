@@ -38,6 +38,8 @@ class Mem:
 
     base: Reg
     offset: Reg | Imm | None = None
+    post: Imm | None = None  # post-index "[Xn],#imm": access at Xn, then Xn += imm
+    pre: bool = False  # pre-index "[Xn,#imm]!": Xn += imm, then access at Xn
 
 
 @dataclass(frozen=True, slots=True)

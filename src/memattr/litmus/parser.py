@@ -260,8 +260,8 @@ def _parse_threads(lines: list[str], index: int, src: _Source) -> tuple[tuple[tu
         if not line:
             index += 1
             continue
-        if "|" not in line and not line.endswith(";"):
-            break  # the condition (or locations) starts here
+        if ("|" not in line and not line.endswith(";")) or re.match(r"(exists|~\s*exists|forall|locations|filter)\b", line):
+            break  # the condition (or locations) starts here, possibly ending with ';' itself
         if not line.endswith(";"):
             raise src.error(index + 1, "thread row does not end with ';'", "'cell | cell ;'")
         cells = [cell.strip() for cell in line[:-1].split("|")]
@@ -343,6 +343,9 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
             raise src.error(line, f"bad CSET {text!r}", "CSET Rd,COND")
     else:
         args = [_operand(o, line, src) for o in operands]
+        if (op in LOADS or op in STORES) and len(args) == 3 and isinstance(args[1], Mem) and isinstance(args[2], Imm) \
+                and args[1].offset is None and not args[1].pre:
+            args = [args[0], Mem(args[1].base, post=args[2])]  # post-index: [Xn],#imm
     _check_shape(op, args, text, line, src)
     return Instr(op, tuple(args), line, label=label, text=text)  # type: ignore[arg-type]
 
@@ -352,8 +355,16 @@ def _operand(text: str, line: int, src: _Source) -> object:
     shift = re.fullmatch(r"(LSL|LSR|ASR)\s*#?\s*(\d{1,2})", text, re.I)
     if shift:
         return Shift(shift.group(1).upper(), int(shift.group(2)))
+    extend = re.fullmatch(r"([SU]XT[BHWX])(?:\s*#?\s*(\d))?", text, re.I)  # extended register: ADD X3,X0,W2,SXTW
+    if extend:
+        return Shift(extend.group(1).upper(), int(extend.group(2) or 0))
     if text.startswith("#"):
         return Imm(_number(text[1:].strip(), line, src, "#number", "bad immediate"))
+    if text.startswith("[") and text.endswith("]!"):  # pre-index
+        inner = _operand(text[:-1], line, src)
+        if not isinstance(inner, Mem) or not isinstance(inner.offset, Imm):
+            raise src.error(line, f"bad pre-index operand {text!r}", "[Xn,#imm]!")
+        return Mem(inner.base, inner.offset, pre=True)
     if text.startswith("["):
         if not text.endswith("]"):
             raise src.error(line, f"bad memory operand {text!r}", "[Xn], [Xn,#imm] or [Xn,Xm]")
@@ -421,13 +432,15 @@ def _check_shape(op: str, args: list[object], text: str, line: int, src: _Source
                for shape in _SHAPES[kind]):
         raise src.error(line, f"bad operands in {text!r}", _SHAPE_TEXT[kind])
     shift = next((a for a in args if isinstance(a, Shift)), None)
+    if shift is not None and shift.kind not in ("LSL", "LSR", "ASR") and (kind != "alu" or shift.amount > 4):
+        raise src.error(line, f"bad extension in {text!r}", "OP Rd,Rn,Rm,SXTW|UXTW|... [#0-4] on ADD/SUB forms")
     if shift is not None and (shift.amount >= next(a for a in args if isinstance(a, Reg)).width
                               or (kind == "wide" and (shift.kind != "LSL" or shift.amount % 16))):
         raise src.error(line, f"bad shift in {text!r}", "a shift below the register width (MOVZ/MOVK: LSL #0, 16, 32, 48)")
 
 
 def _parse_condition(text: str, first_line: int, src: _Source) -> Condition:
-    body = text.strip()
+    body = text.strip().removesuffix(";").rstrip()  # herd7 accepts a final ';
     line = first_line + text[:len(text) - len(text.lstrip())].count("\n") + 1
     if not body:
         raise src.error(line, "missing final condition", "exists, ~exists or forall")

@@ -8,6 +8,7 @@ flow, as herd does: a register carries the set of read events its value was comp
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 from memattr.errors import MemattrError
@@ -152,6 +153,16 @@ class ThreadRunner:
         if mem.offset is not None:
             offset, more = self._operand(state, mem.offset)
             taint = taint | more
+        if (mem.post is not None or mem.pre) and isinstance(base, str):
+            # Write-back: the base register moves by the immediate (an address, so kept as "x+4").
+            delta = mem.post.value if mem.post is not None else offset
+            self._write_reg(state, mem.base, _offset_address(base, delta), self._taint(state, mem.base))  # type: ignore[arg-type]
+            if mem.pre:
+                base, offset = _offset_address(base, offset), 0  # type: ignore[arg-type]
+        if isinstance(base, str) and "+" in base or isinstance(base, str) and "-" in base[1:]:
+            raise MemattrError(f"P{self.thread}: {instr.text}: address {base} is inside a location",
+                               source=self.test.source, line=instr.line,
+                               expected="an access at the start of a location (arrays are not modelled)")
         if not isinstance(base, str):
             raise MemattrError(f"P{self.thread}: {instr.text}: base register holds {base}, not a location",
                                source=self.test.source, line=instr.line,
@@ -276,6 +287,8 @@ class ThreadRunner:
                 if isinstance(a, str) or isinstance(b, str):
                     if op == "EOR" and a == b:
                         result: int | str = 0
+                    elif op in ("ADD", "SUB") and isinstance(a, str) and isinstance(b, int):
+                        result = _offset_address(a, _signed(b, 64) if op == "ADD" else -_signed(b, 64))
                     elif op in ("ADD", "ORR", "SUB") and (b == 0 or a == 0):
                         result = a if b == 0 else b
                     else:
@@ -352,6 +365,12 @@ class ThreadRunner:
         for operand in regs[1:] if op not in ("CMP", "CMN", "TST") else regs:
             value, t = self._operand(state, operand)  # type: ignore[arg-type]
             if isinstance(value, str):
+                if op in ("ADD", "SUB") and len(values) == 0 and len(regs) == 3:
+                    # An address plus a (shifted or extended) register that holds 0: a false dependency.
+                    other, other_taint = self._operand(state, regs[2])  # type: ignore[arg-type]
+                    if isinstance(other, int) and _shift(other, shift, regs[0].width) == 0:  # type: ignore[union-attr]
+                        self._write_reg(state, regs[0], value, t | other_taint)  # type: ignore[arg-type]
+                        return
                 raise self._location_error(instr)
             values.append(value)
             taint |= t
@@ -529,8 +548,17 @@ def _signed(value: int, bits: int) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
 
 
+_EXTEND_BITS = {"B": 8, "H": 16, "W": 32, "X": 64}
+
+
 def _shift(value: int, shift: Shift | None, bits: int) -> int:
-    """ASL ShiftReg: LSL, LSR or ASR of a ``bits``-wide value."""
+    """ASL ShiftReg (LSL, LSR, ASR) or ExtendReg (SXTW, UXTB, ... then a left shift) at ``bits`` wide."""
+    if shift is not None and shift.kind[1:3] == "XT":
+        width = _EXTEND_BITS[shift.kind[3]]
+        value &= (1 << width) - 1
+        if shift.kind[0] == "S":
+            value = _signed(value, width)
+        return (value << shift.amount) & ((1 << bits) - 1)
     value &= (1 << bits) - 1
     if shift is None or shift.amount == 0:
         return value
@@ -547,3 +575,11 @@ def condition_holds(cond: str, flags: tuple[bool, bool, bool, bool]) -> bool:
     return {"EQ": z, "NE": not z, "CS": c, "HS": c, "CC": not c, "LO": not c, "MI": n, "PL": not n, "VS": v,
             "VC": not v, "HI": c and not z, "LS": not (c and not z), "GE": n == v, "LT": n != v,
             "GT": not z and n == v, "LE": not (not z and n == v), "AL": True, "NV": True}[cond]
+
+
+def _offset_address(address: str, delta: int) -> str:
+    """A location name moved by ``delta`` bytes, written "x+4" (and back to "x" at offset 0)."""
+    match = re.fullmatch(r"(?P<loc>[A-Za-z_][A-Za-z0-9_]*)(?P<off>[+-]\d+)?", address)
+    assert match, address
+    total = int(match.group("off") or 0) + delta
+    return match.group("loc") + (f"{total:+d}" if total else "")
