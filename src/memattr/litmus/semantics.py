@@ -75,11 +75,14 @@ class _State:
     pc: int = 0
     steps: int = 0
     jumps: dict[int, int] = field(default_factory=dict)  # backward jumps taken to each target (replaced, never mutated)
+    # Registers holding a value herd7 keeps symbolic without a read behind it (a store-exclusive's status):
+    # a branch on one counts towards the unrolling bound but creates no dependency.
+    symbolic: frozenset[str] = frozenset()
 
     def copy(self) -> "_State":
         return _State(dict(self.regs), dict(self.taint), self.flags, self.flags_taint, self.ctrl_taint,
                       list(self.events), set(self.addr), set(self.data), set(self.ctrl), set(self.rmw),
-                      self.last_exclusive, self.pc, self.steps, self.jumps)
+                      self.last_exclusive, self.pc, self.steps, self.jumps, self.symbolic)
 
 
 class ThreadRunner:
@@ -135,6 +138,8 @@ class ThreadRunner:
     def _write_reg(self, state: _State, reg: Reg, value: int | str, taint: frozenset[int]) -> None:
         if reg.name == "XZR":
             return
+        if reg.name in state.symbolic:
+            state.symbolic = state.symbolic - {reg.name}
         if isinstance(value, int):
             value &= 0xFFFF_FFFF if reg.width == 32 else 0xFFFF_FFFF_FFFF_FFFF
         state.regs[reg.name] = value
@@ -248,6 +253,7 @@ class ThreadRunner:
                     value &= _access_mask(op, rt)  # type: ignore[arg-type]
                 failed = state.copy()
                 self._write_reg(failed, status, 1, frozenset())
+                failed.symbolic = failed.symbolic | {status.name}  # type: ignore[union-attr]
                 failed.last_exclusive = None
                 if state.last_exclusive is not None and state.events[state.last_exclusive].loc == loc:
                     write = self._write(state, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
@@ -255,6 +261,7 @@ class ThreadRunner:
                     state.rmw.add((state.last_exclusive, write.eid))
                     state.last_exclusive = None
                     self._write_reg(state, status, 0, frozenset())
+                    state.symbolic = state.symbolic | {status.name}  # type: ignore[union-attr]
                     self._run(state, out)
                 self._run(failed, out)
                 return
@@ -322,7 +329,8 @@ class ThreadRunner:
                 reg, target = instr.args
                 value, taint = self._operand(state, reg)
                 state.ctrl_taint = state.ctrl_taint | taint
-                if (value == 0) == (op == "CBZ") and not self._jump(state, target, bool(taint)):  # type: ignore[arg-type]
+                counted = bool(taint) or reg.name in state.symbolic  # type: ignore[union-attr]
+                if (value == 0) == (op == "CBZ") and not self._jump(state, target, counted):  # type: ignore[arg-type]
                     return
                 continue
             if op.startswith("B.") or op == "B":
