@@ -181,3 +181,35 @@ def test_post_and_pre_index_write_back_the_base():
 def test_a_condition_may_end_with_a_semicolon_and_follow_a_row_without_bar():
     text = "AArch64 T\n{ 0:X1=x; }\n P0 ;\n MOV W0,#1 ;\n STR W0,[X1] ;\nexists (x=1);\n"
     assert _run(text).observation == "Always"
+
+
+def test_arrays_are_cells_of_their_element_size():
+    text = ("AArch64 T\n{ int64_t 0:X0 = 42; 0:X2 = v; int64_t v[2] = {1, 2}; int x[2]; 0:X3=x[1]; }\nP0 ;\n"
+            " STR X0,[X2,#8] ;\n MOV W1,#7 ;\n STR W1,[X3] ;\nforall (v[0]=1 /\\ v[1]=42 /\\ x[0]=0 /\\ x[1]=7)\n")
+    assert _run(text).observation == "Always"
+    from memattr.errors import MemattrError
+
+    with pytest.raises(MemattrError, match="whole element"):
+        _run("AArch64 T\n{ 0:X2 = v; int64_t v[2]; }\nP0 ;\n MOV W0,#1 ;\n STR W0,[X2,#4] ;\nexists (v[0]=1)\n")
+
+
+@pytest.mark.parametrize("body,condition,init", [
+    ("LDRSB W0,[X1]", "0:X0=0xffffff80", "0:X1=x; x=0x80;"),
+    ("LDRSW X0,[X1]", "0:X0=0xffffffff80000000", "uint64_t 0:X0; 0:X1=x; x=0x80000000;"),
+    ("SBFM X0,X1,#4,#7", "0:X0=0xfffffffffffffffb", "uint64_t 0:X0; 0:X1=0xb7;"),  # SBFX: bits 7:4 = 0b1011
+    ("MUL X0,X1,X2", "0:X0=42", "0:X1=6; 0:X2=7;"),
+    ("ABS W0,W1", "0:X0=5", "0:X1=0xfffffffb;"),
+    ("BIC X0,X1,X2", "0:X0=0xf0", "0:X1=0xff; 0:X2=0x0f;"),
+    ("ORN W0,WZR,W1", "0:X0=0xfffffff0", "0:X1=0xf;"),
+    ("CMP X1,X2 ; CSETM W0,NE", "0:X0=0xffffffff", "0:X1=1; 0:X2=2;"),
+])
+def test_more_data_processing_and_sign_extending_loads(body, condition, init):
+    assert _single(body, condition, init) == "Always"
+
+
+def test_an_undeclared_register_compares_at_32_bits_as_in_herd7():
+    """herd7's registers are "int" unless declared: -1 in the condition matches a W register of all ones,
+    and a declared uint64_t register compares all 64 bits."""
+    assert _single("MOV W0,#-1", "0:X0=-1") == "Always"
+    assert _single("MOVN X0,#0", "0:X0=0xffffffff", "") == "Always"
+    assert _single("MOVN X0,#0", "0:X0=0xffffffff", "uint64_t 0:X0;") == "Never"

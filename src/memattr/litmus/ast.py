@@ -124,9 +124,18 @@ class LitmusTest:
     attrs: dict[str, LocationAttrs] = field(default_factory=dict)
     devices: frozenset[int] = frozenset()  # threads that are peripherals (endpoint observers)
     source: str = ""
+    arrays: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (element bytes, elements)
+    # Declared register types' widths; herd7 compares a register with the condition at its type's width,
+    # "int" (32 bits) when the test does not declare one.
+    reg_widths: dict[tuple[int, str], int] = field(default_factory=dict)
 
     @property
     def memory_locations(self) -> tuple[str, ...]:
+        """Every memory cell: scalar locations, and each element of an array as "x[1]"."""
         names = set(self.init_mem)
-        names.update(v for v in self.init_regs.values() if isinstance(v, str))
+        for value in self.init_regs.values():
+            if isinstance(value, str):
+                base = value.split("+")[0].split("-")[0]
+                if base not in self.arrays:
+                    names.add(base)
         return tuple(sorted(names))

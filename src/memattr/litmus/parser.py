@@ -35,25 +35,27 @@ _LABEL = re.compile(r"^(?P<label>[A-Za-z_][A-Za-z0-9_]*):\s*(?P<rest>.*)$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 LOADS = {"LDR", "LDRB", "LDRH", "LDAR", "LDARB", "LDARH", "LDAPR", "LDAPRB", "LDAPRH",
-         "LDXR", "LDXRB", "LDXRH", "LDAXR", "LDAXRB", "LDAXRH"}
-STORES = {"STR", "STRB", "STRH", "STLR", "STLRB", "STLRH"}
+         "LDXR", "LDXRB", "LDXRH", "LDAXR", "LDAXRB", "LDAXRH", "LDRSB", "LDRSH", "LDRSW", "LDUR"}
+STORES = {"STR", "STRB", "STRH", "STLR", "STLRB", "STLRH", "STUR"}
 STORE_EXCL = {"STXR", "STXRB", "STXRH", "STLXR", "STLXRB", "STLXRH"}
 _AMO_BASES = ("CAS", "SWP", "LDADD", "LDEOR", "LDSET", "LDCLR")
 AMOS = {base + sem + size for base in _AMO_BASES for sem in ("", "A", "L", "AL") for size in ("", "B", "H")}
 STADDS = {base + sem + size for base in ("STADD", "STEOR", "STSET", "STCLR") for sem in ("", "L") for size in ("", "B", "H")}
 ALU = {"ADD", "SUB", "EOR", "AND", "ORR"}
+MORE_ALU = {"MUL", "BIC", "BICS", "ORN", "EON"}  # handled with the flag-setting forms
 BARRIER_OPTIONS = {"SY", "ISH", "OSH", "NSH", "LD", "ST", "ISHLD", "ISHST", "OSHLD", "OSHST", "NSHLD", "NSHST"}
 CONDITIONS = {"EQ", "NE", "CS", "HS", "CC", "LO", "MI", "PL", "VS", "VC", "HI", "LS", "GE", "LT", "GT", "LE", "AL",
               "NV"}
 TLBI_OPS = {"VMALLS12E1IS", "VMALLS12E1", "IPAS2E1IS", "IPAS2E1", "VMALLE1IS", "VMALLE1", "VAE1IS", "VAE1",
             "ALLE1IS", "ALLE1", "VAAE1IS", "ASIDE1IS"}
-FLAG_ALU = {"ADDS", "SUBS", "ANDS"}  # ALU forms that set NZCV
+FLAG_ALU = {"ADDS", "SUBS", "ANDS", "BICS"}  # ALU forms that set NZCV
 SHIFTS = {"LSL", "LSR", "ASR"}
 WIDE_MOVES = {"MOVZ", "MOVN", "MOVK"}
 CONDITIONAL_SELECTS = {"CSEL", "CSINC", "CSINV", "CSNEG"}
-SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | ALU | FLAG_ALU | SHIFTS | WIDE_MOVES |
+SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | ALU | MORE_ALU | FLAG_ALU | SHIFTS | WIDE_MOVES |
              CONDITIONAL_SELECTS |
-             {"MOV", "MVN", "NEG", "CMP", "CMN", "TST", "CSET", "UBFM", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
+             {"MOV", "MVN", "NEG", "ABS", "CMP", "CMN", "TST", "CSET", "CSETM", "UBFM", "SBFM", "CBZ", "CBNZ", "TBZ",
+              "TBNZ", "B",
               "DMB", "DSB", "ISB", "TLBI", "NOP"} |
              {f"B.{c}" for c in CONDITIONS})
 
@@ -106,7 +108,7 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
         raise src.error(index, "missing initial state", "'{ ... }'")
     init_start = index + 1
     init_text, index = _braced(lines, index, src)
-    init_regs, init_mem = _parse_init(init_text, init_start, src)
+    init_regs, init_mem, arrays, reg_widths = _parse_init(init_text, init_start, src)
     index = _skip_blank(lines, index)
     if index >= len(lines):
         raise src.error(index, "missing thread table", "'P0 | P1 ;'")
@@ -124,7 +126,7 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
     attrs, devices = _parse_extension(extension, len(threads), src)
     test = LitmusTest(name=name, arch="AArch64", doc=" ".join(doc_lines), init_regs=init_regs, init_mem=init_mem,
                       threads=threads, condition=condition, locations=locations, attrs=attrs,
-                      devices=devices, source=source)
+                      devices=devices, source=source, arrays=arrays, reg_widths=reg_widths)
     _check_test(test, src)
     return test
 
@@ -150,9 +152,19 @@ def _braced(lines: list[str], index: int, src: _Source) -> tuple[str, int]:
     raise src.error(index + 1, "unterminated initial state", "a closing '}'")
 
 
-def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[int, str], int | str], dict[str, int]]:
+_ARRAY = re.compile(r"^(?:(?P<type>[A-Za-z_]\w*)\s+)?(?P<name>[A-Za-z_]\w*)\s*\[(?P<n>\d{1,4})\]\s*(?:=\s*(?P<init>.*))?$", re.S)
+_CELL = re.compile(r"^(?P<name>[A-Za-z_]\w*)\[(?P<index>\d{1,4})\]$")
+_ELEMENT_BYTES = {"int": 4, "long": 8, "char": 1, "intptr_t": 8, "uintptr_t": 8}
+
+
+def _parse_init(text: str, first_line: int, src: _Source
+                ) -> tuple[dict[tuple[int, str], int | str], dict[str, int], dict[str, tuple[int, int]],
+                           dict[tuple[int, str], int]]:
     regs: dict[tuple[int, str], int | str] = {}
+    widths: dict[tuple[int, str], int] = {}
     mem: dict[str, int] = {}
+    arrays: dict[str, tuple[int, int]] = {}
+    cell_addresses: dict[tuple[int, str], tuple[str, int, int]] = {}  # register -> (array, index, line)
     line = first_line
     for chunk in re.split(r"(;|\n)", text):
         if chunk == "\n":
@@ -161,7 +173,35 @@ def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[in
         item = _THREAD_SPACE.sub(r"\1:", chunk.strip())  # "0: X1 = 2" as herd7 reads it
         if not item or item == ";":
             continue
+        array = _ARRAY.match(item)
+        if array and ":" not in item:
+            # "int64_t v[2] = {1, 2}" or "int x[2]": one cell per element, named "v[0]", "v[1]"...
+            type_name, name, count = array.group("type"), array.group("name"), int(array.group("n"))
+            if type_name is None or (type_name not in _TYPES and type_name not in _ELEMENT_BYTES):
+                raise src.error(line, f"unsupported array entry {item[:40]!r}", "'TYPE name[N]' or 'TYPE name[N] = {v, ...}'")
+            declared = _TYPES.get(type_name)
+            size = declared[0] // 8 if declared else _ELEMENT_BYTES[type_name]
+            values = [0] * count
+            if array.group("init") is not None:
+                body = array.group("init").strip()
+                if not (body.startswith("{") and body.endswith("}")):
+                    raise src.error(line, f"bad array initialiser {body[:40]!r}", "'{v0, v1, ...}'")
+                items = [part.strip() for part in body[1:-1].split(",") if part.strip()]
+                if len(items) > count:
+                    raise src.error(line, f"{len(items)} values for {count} elements of {name}", f"at most {count}")
+                for index, part in enumerate(items):
+                    values[index] = _number(part, line, src, "an integer")
+            arrays[name] = (size, count)
+            for index, value in enumerate(values):
+                mem[f"{name}[{index}]"] = _typed(value, declared)  # type: ignore[assignment]
+            continue
         left, right = (part.strip() for part in item.split("=", 1)) if "=" in item else (item, "0")
+        cell = _CELL.match(right)
+        if cell and ":" in left:  # "0:X0=x[1]": the address of an element
+            thread_text, reg_text = left.split()[-1].split(":", 1)
+            reg = _reg(reg_text, line, src)
+            cell_addresses[(_thread(thread_text, line, src), reg.name)] = (cell.group("name"), int(cell.group("index")), line)
+            continue
         words = left.split()
         declared = _TYPES.get(words[0]) if len(words) == 2 else None  # "uint8_t x", "int64_t 0:X2"
         if len(words) == 2 and declared is None and words[0] not in _UNSIZED:
@@ -177,6 +217,9 @@ def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[in
             reg = _reg(reg_text, line, src)
             value = _value(right, line, src)
             regs[(_thread(thread_text, line, src), reg.name)] = _typed(value, declared)
+            if len(words) == 2:  # a declared type: "uint64_t 0:X0", "int 0:X1"
+                widths[(_thread(thread_text, line, src), reg.name)] = declared[0] if declared else (
+                    32 if words[0] == "int" else 64)
         else:
             location = left.strip("[]")
             if not _IDENT.match(location):
@@ -186,7 +229,11 @@ def _parse_init(text: str, first_line: int, src: _Source) -> tuple[dict[tuple[in
                 raise src.error(line, f"location {location} initialised with a location", "an integer")
             if "=" in item or location not in mem:
                 mem[location] = _typed(value, declared)  # type: ignore[assignment]
-    return regs, mem
+    for key, (name, index, at) in cell_addresses.items():
+        if name not in arrays or index >= arrays[name][1]:
+            raise src.error(at, f"{name}[{index}] is not an element of a declared array", "TYPE name[N] before")
+        regs[key] = f"{name}+{index * arrays[name][0]}" if index else name
+    return regs, mem, arrays, widths
 
 
 # herd7's C-like types of initial values: a typed value is reduced to its width (two's complement for
@@ -335,12 +382,12 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
         args = [_operand(o, line, src) for o in operands[:3]] + [operands[3].upper()]
         if not all(isinstance(a, Reg) for a in args[:3]):
             raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,Rn,Rm,COND with registers")
-    elif op == "CSET":
+    elif op in ("CSET", "CSETM"):
         if len(operands) != 2 or operands[1].upper() not in CONDITIONS:
-            raise src.error(line, f"bad CSET {text!r}", "CSET Rd,COND")
+            raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,COND")
         args = [_operand(operands[0], line, src), operands[1].upper()]
         if not isinstance(args[0], Reg):
-            raise src.error(line, f"bad CSET {text!r}", "CSET Rd,COND")
+            raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,COND")
     else:
         args = [_operand(o, line, src) for o in operands]
         if (op in LOADS or op in STORES) and len(args) == 3 and isinstance(args[1], Mem) and isinstance(args[2], Imm) \
@@ -409,17 +456,17 @@ def _kind(op: str) -> str | None:
         return "amo"
     if op in STADDS:
         return "st_amo"
-    if op in ALU or op in FLAG_ALU or op in SHIFTS:
+    if op in ALU or op in MORE_ALU or op in FLAG_ALU or op in SHIFTS:
         return "alu"
     if op == "MOV":
         return "mov"
     if op in ("CMP", "CMN", "TST"):
         return "cmp"
-    if op in ("NEG", "MVN"):
+    if op in ("NEG", "MVN", "ABS"):
         return "unary"
     if op in WIDE_MOVES:
         return "wide"
-    if op == "UBFM":
+    if op in ("UBFM", "SBFM"):
         return "ubfm"
     return None
 
@@ -513,6 +560,8 @@ def _parse_atom(text: str, line: int, src: _Source) -> Atom:
             thread, reg = text.split(":", 1)
             if _ascii_digits(thread):
                 return Atom(_thread(thread, line, src), _reg(reg, line, src).name, 0)
+        if _CELL.match(text.strip()):
+            return Atom(None, text.strip(), 0)
         if _IDENT.match(text.strip("[]")):
             return Atom(None, text.strip("[]"), 0)
         raise src.error(line, f"bad atom {text!r}", "T:Xn=value or location=value")
@@ -525,8 +574,8 @@ def _parse_atom(text: str, line: int, src: _Source) -> Atom:
         if not _ascii_digits(thread):
             raise src.error(line, f"bad thread in {text!r}", "T:Xn=value")
         return Atom(_thread(thread, line, src), _reg(reg, line, src).name, value)
-    location = left.strip("[]")
-    if not _IDENT.match(location):
+    location = left if _CELL.match(left) else left.strip("[]")
+    if not _IDENT.match(location) and not _CELL.match(location):
         raise src.error(line, f"bad location in {text!r}", "an identifier")
     return Atom(None, location, value)
 

@@ -117,16 +117,22 @@ def _observed(test: LitmusTest) -> list[Atom]:
     return out
 
 
-def _eval(prop: Prop, values: dict[tuple[int | None, str], int | str]) -> bool:
+def _eval(prop: Prop, values: dict[tuple[int | None, str], int | str],
+          widths: dict[tuple[int, str], int] | None = None) -> bool:
     if isinstance(prop, Atom):
         # A register no instruction wrote and the initial state did not set holds 0, as in herd7.
-        return values.get((prop.thread, prop.name), 0 if prop.thread is not None else None) == prop.value
+        value = values.get((prop.thread, prop.name), 0 if prop.thread is not None else None)
+        if prop.thread is not None and isinstance(value, int) and isinstance(prop.value, int) and widths is not None:
+            # herd7 compares a register at its declared type's width, "int" (32 bits) by default.
+            mask = (1 << widths.get((prop.thread, prop.name), 32)) - 1
+            return value & mask == prop.value & mask
+        return value == prop.value
     if isinstance(prop, Not):
-        return not _eval(prop.inner, values)
+        return not _eval(prop.inner, values, widths)
     if isinstance(prop, And):
-        return _eval(prop.left, values) and _eval(prop.right, values)
+        return _eval(prop.left, values, widths) and _eval(prop.right, values, widths)
     if isinstance(prop, Or):
-        return _eval(prop.left, values) or _eval(prop.right, values)
+        return _eval(prop.left, values, widths) or _eval(prop.right, values, widths)
     assert isinstance(prop, Const)
     return prop.value
 
@@ -174,7 +180,7 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
             if not ok:
                 continue
             values = _final_values(test, combo, execution)
-            satisfied = _eval(test.condition.prop, values)
+            satisfied = _eval(test.condition.prop, values, test.reg_widths)
             state = tuple((f"{a.thread}:{_show_reg(a.name)}" if a.thread is not None else a.name,
                            str(values.get((a.thread, a.name), 0 if a.thread is not None else None)))
                           for a in observed)

@@ -164,10 +164,24 @@ class ThreadRunner:
             self._write_reg(state, mem.base, _offset_address(base, delta), self._taint(state, mem.base))  # type: ignore[arg-type]
             if mem.pre:
                 base, offset = _offset_address(base, offset), 0  # type: ignore[arg-type]
-        if isinstance(base, str) and "+" in base or isinstance(base, str) and "-" in base[1:]:
-            raise MemattrError(f"P{self.thread}: {instr.text}: address {base} is inside a location",
-                               source=self.test.source, line=instr.line,
-                               expected="an access at the start of a location (arrays are not modelled)")
+        if isinstance(base, str) and isinstance(offset, int):
+            location, _, moved = base.partition("+") if "+" in base else base.partition("-")
+            delta = int(moved) * (1 if "+" in base else -1) if moved else 0
+            total = delta + _signed(offset, 64)
+            if location in self.test.arrays:
+                size, count = self.test.arrays[location]
+                accessed = (_access_mask(instr.op, instr.args[0]).bit_length() // 8  # type: ignore[arg-type]
+                            if isinstance(instr.args[0], Reg) else size)
+                if total % size or not 0 <= total // size < count or accessed != size:
+                    raise MemattrError(f"P{self.thread}: {instr.text}: access of {accessed} bytes at {location}+{total}",
+                                       source=self.test.source, line=instr.line,
+                                       expected=f"a whole element of {location} ({size} bytes each, {count} elements)")
+                return f"{location}[{total // size}]", taint
+            if total:
+                raise MemattrError(f"P{self.thread}: {instr.text}: address {location}{total:+d} is inside a location",
+                                   source=self.test.source, line=instr.line,
+                                   expected="an access at the start of a location, or an element of an array")
+            return location, taint
         if not isinstance(base, str):
             raise MemattrError(f"P{self.thread}: {instr.text}: base register holds {base}, not a location",
                                source=self.test.source, line=instr.line,
@@ -230,6 +244,8 @@ class ThreadRunner:
                                                  acquire_pc=op.startswith("LDAPR"),
                                                  exclusive=op.startswith(("LDXR", "LDAXR"))):
                     value = event.value & mask if isinstance(event.value, int) else event.value
+                    if op.startswith("LDRS") and isinstance(value, int):  # LDRSB/LDRSH/LDRSW sign-extend
+                        value = _signed(value, mask.bit_length())
                     self._write_reg(branch, rt, value, frozenset({event.eid}))  # type: ignore[arg-type]
                     if exclusive:
                         branch.last_exclusive = event.eid
@@ -274,7 +290,8 @@ class ThreadRunner:
                 self._write_reg(state, rd, value, taint)  # type: ignore[arg-type]
                 continue
             if op in ("ADD", "SUB", "EOR", "AND", "ORR") and len(instr.args) == 4 or op in FLAG_ALU or op in SHIFTS \
-                    or op in ("NEG", "MVN", "CMN", "TST", "MOVZ", "MOVN", "MOVK", "UBFM", "CSET") \
+                    or op in ("NEG", "MVN", "ABS", "CMN", "TST", "MOVZ", "MOVN", "MOVK", "UBFM", "SBFM", "CSET", "CSETM") \
+                    or op in ("MUL", "BIC", "ORN", "EON") \
                     or op in ("CSINC", "CSINV", "CSNEG") or op == "CMP" and len(instr.args) == 3:
                 self._arithmetic(state, instr)
                 continue
@@ -386,10 +403,10 @@ class ThreadRunner:
         bits = rd.width  # type: ignore[union-attr]
         mask = (1 << bits) - 1
         flags: tuple[bool, bool, bool, bool] | None = None
-        if op in ("CSET", "CSINC", "CSINV", "CSNEG"):
+        if op in ("CSET", "CSETM", "CSINC", "CSINV", "CSNEG"):
             holds = self._holds(state, args[-1], instr)  # type: ignore[arg-type]  (as CSEL: no flag dependency)
-            if op == "CSET":
-                result, taint = (1 if holds else 0), frozenset()
+            if op in ("CSET", "CSETM"):
+                result, taint = ((1 if op == "CSET" else -1) if holds else 0), frozenset()
             else:
                 chosen = regs[1] if holds else regs[2]
                 value, taint = self._operand(state, chosen)  # type: ignore[arg-type]
@@ -405,18 +422,25 @@ class ThreadRunner:
                 result, taint = (old & ~(0xFFFF << amount)) | (imm << amount), taint | old_taint
             else:
                 result = imm << amount if op == "MOVZ" else ~(imm << amount)
-        elif op == "UBFM":
+        elif op in ("UBFM", "SBFM"):
             source, immr, imms = values
-            if imms >= immr:
-                result = (source >> immr) & ((1 << (imms - immr + 1)) - 1)
-            else:
-                result = (source & ((1 << (imms + 1)) - 1)) << (bits - immr)
+            source &= mask
+            if imms >= immr:  # UBFX/SBFX: bits imms:immr to the bottom
+                width = imms - immr + 1
+                result = (source >> immr) & ((1 << width) - 1)
+            else:  # UBFIZ/SBFIZ, LSL: bits imms:0 to position bits - immr
+                width = imms + 1
+                result = source & ((1 << width) - 1)
+            if op == "SBFM":
+                result = _signed(result, width)
+            if imms < immr:
+                result <<= bits - immr
         elif op in SHIFTS:
             source, amount = values
             result = _shift(source, Shift(op, amount % bits), bits)
-        elif op in ("NEG", "MVN"):
+        elif op in ("NEG", "MVN", "ABS"):
             operand = _shift(values[0], shift, bits)
-            result = -operand if op == "NEG" else ~operand
+            result = {"NEG": -operand, "MVN": ~operand, "ABS": abs(_signed(operand, bits))}[op]
         else:
             a = values[0]
             b = _shift(values[1], shift, bits)
@@ -424,8 +448,11 @@ class ThreadRunner:
                 result, flags = _add_with_carry(a, b, 0, bits)
             elif op in ("SUB", "SUBS", "CMP"):
                 result, flags = _add_with_carry(a, ~b, 1, bits)
+            elif op == "MUL":
+                result = a * b
             else:
-                result = {"AND": a & b, "ANDS": a & b, "TST": a & b, "EOR": a ^ b, "ORR": a | b}[op]
+                result = {"AND": a & b, "ANDS": a & b, "TST": a & b, "EOR": a ^ b, "ORR": a | b, "BIC": a & ~b,
+                          "BICS": a & ~b, "ORN": a | ~b, "EON": a ^ ~b}[op]
                 result &= mask
                 flags = (bool(result >> (bits - 1)), result == 0, False, False)
         if op in FLAG_ALU or op in ("CMP", "CMN", "TST"):
@@ -532,8 +559,11 @@ def combinations(paths: list[list[Path]]):  # type: ignore[no-untyped-def]
 
 
 def _access_mask(op: str, register: Reg) -> int:
-    """The bits a load or store moves: a byte (…B), a halfword (…H), else the register's width.  Loads
-    zero-extend and stores write the low bits (LDRB/LDRH/STRB/STRH, DDI0487 C6.2)."""
+    """The bits a load or store moves: a byte (…B), a halfword (…H), a word (LDRSW), else the register's
+    width.  Loads zero-extend and stores write the low bits (LDRB/LDRH/STRB/STRH, DDI0487 C6.2); the
+    LDRS forms sign-extend after (see the load)."""
+    if op == "LDRSW":
+        return 0xFFFF_FFFF
     if op.endswith("B"):
         return 0xFF
     if op.endswith("H"):
