@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from memattr.errors import MemattrError
 from memattr.litmus.parser import parse_litmus
 from memattr.litmus.run import run_test
 
@@ -25,8 +26,6 @@ def test_typed_initial_values_are_reduced_to_their_type():
 
 
 def test_a_type_memattr_does_not_know_is_an_error_naming_the_types():
-    from memattr.errors import MemattrError
-
     with pytest.raises(MemattrError, match="uint8_t"):
         parse_litmus("AArch64 T\n{ unit64_t 0:X0; }\nP0 ;\n NOP ;\nexists (0:X0=0)\n", "t.litmus")
 
@@ -172,8 +171,6 @@ def test_post_and_pre_index_write_back_the_base():
             "forall (y=1 /\\ 0:X5=1 /\\ 0:X3=y)\n")
     assert _run(text).observation == "Always"
     pre = "AArch64 T\n{ 0:X3=y; }\nP0 ;\n MOV W2,#1 ;\n STR W2,[X3,#4]! ;\nexists (y=1)\n"
-    from memattr.errors import MemattrError
-
     with pytest.raises(MemattrError, match="inside a location"):
         _run(pre)
 
@@ -187,8 +184,6 @@ def test_arrays_are_cells_of_their_element_size():
     text = ("AArch64 T\n{ int64_t 0:X0 = 42; 0:X2 = v; int64_t v[2] = {1, 2}; int x[2]; 0:X3=x[1]; }\nP0 ;\n"
             " STR X0,[X2,#8] ;\n MOV W1,#7 ;\n STR W1,[X3] ;\nforall (v[0]=1 /\\ v[1]=42 /\\ x[0]=0 /\\ x[1]=7)\n")
     assert _run(text).observation == "Always"
-    from memattr.errors import MemattrError
-
     with pytest.raises(MemattrError, match="whole element"):
         _run("AArch64 T\n{ 0:X2 = v; int64_t v[2]; }\nP0 ;\n MOV W0,#1 ;\n STR W0,[X2,#4] ;\nexists (v[0]=1)\n")
 

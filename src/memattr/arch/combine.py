@@ -103,8 +103,24 @@ class Step:
         return f"[{self.rule}] {self.text}{tail}"
 
 
+class HasResult:
+    """The names of an outcome that is either decided (MemoryAttributes) or UNPREDICTABLE; for classes
+    with a ``result`` field (the combination, the matrix's cells)."""
+
+    __slots__ = ()
+    result: MemoryAttributes | Unpredictable
+
+    @property
+    def memory_type(self) -> str:
+        return self.result.short_name
+
+    @property
+    def unpredictable(self) -> bool:
+        return isinstance(self.result, Unpredictable)
+
+
 @dataclass(frozen=True, slots=True)
-class Combination:
+class Combination(HasResult):
     """The effective attributes of an access and the chain of decisions that produced them.
 
     For reserved inputs ``result`` is :class:`Unpredictable` and ``possible`` holds every outcome
@@ -123,14 +139,6 @@ class Combination:
             return self.outcomes()
         assert isinstance(self.result, MemoryAttributes)
         return (self.result,)
-
-    @property
-    def memory_type(self) -> str:
-        return self.result.short_name
-
-    @property
-    def unpredictable(self) -> bool:
-        return isinstance(self.result, Unpredictable)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"memory_type": self.memory_type}

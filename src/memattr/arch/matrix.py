@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from memattr.arch.combine import (
     Combination,
+    HasResult,
     Controls,
     combine_decoded,
     s2_decode_step,
@@ -22,7 +23,7 @@ from memattr.arch.memtypes import MemoryAttributes, Normal, Shareability, TagTyp
 
 
 @dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(HasResult):
     s1: int
     s2: int
     fwb: bool
@@ -36,14 +37,6 @@ class Cell:
     @property
     def combination(self) -> Combination:
         return self.explain()
-
-    @property
-    def memory_type(self) -> str:
-        return self.result.short_name
-
-    @property
-    def unpredictable(self) -> bool:
-        return isinstance(self.result, Unpredictable)
 
     @property
     def possible_names(self) -> tuple[str, ...]:
