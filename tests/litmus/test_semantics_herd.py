@@ -208,3 +208,15 @@ def test_an_undeclared_register_compares_at_32_bits_as_in_herd7():
     assert _single("MOV W0,#-1", "0:X0=-1") == "Always"
     assert _single("MOVN X0,#0", "0:X0=0xffffffff", "") == "Always"
     assert _single("MOVN X0,#0", "0:X0=0xffffffff", "uint64_t 0:X0;") == "Never"
+
+
+def test_scaled_register_offsets_and_shifted_immediates():
+    text = ("AArch64 T\n{ int64_t v[4] = {1, 2, 3, 4}; 0:X1=v; 0:X2=2; }\nP0 ;\n LDR X0,[X1,X2,LSL #3] ;\n"
+            " ADDS X3,XZR,#1,LSL #12 ;\nforall (0:X0=3 /\\ 0:X3=4096)\n")
+    assert _run(text).observation == "Always"
+
+
+def test_a_test_with_only_locations_runs_as_forall_true():
+    text = "AArch64 T\n{ 0:X0=1; }\nP0 ;\n MOV X1,X0 ;\nlocations [0:X1;]\n"
+    result = _run(text)
+    assert result.observation == "Always" and result.states

@@ -40,6 +40,7 @@ class Mem:
     offset: Reg | Imm | None = None
     post: Imm | None = None  # post-index "[Xn],#imm": access at Xn, then Xn += imm
     pre: bool = False  # pre-index "[Xn,#imm]!": Xn += imm, then access at Xn
+    scale: "Shift | None" = None  # a register offset's extension and shift: [Xn,Wm,SXTW], [Xn,Xm,LSL #2]
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,6 +158,8 @@ class ThreadRunner:
         if mem.offset is not None:
             offset, more = self._operand(state, mem.offset)
             taint = taint | more
+            if mem.scale is not None and isinstance(offset, int):
+                offset = _shift(offset, mem.scale, 64)
         if (mem.post is not None or mem.pre) and isinstance(base, str):
             # Write-back: the base register moves by the immediate (an address, so kept as "x+4").
             delta = mem.post.value if mem.post is not None else offset
