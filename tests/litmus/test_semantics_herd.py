@@ -220,3 +220,10 @@ def test_a_test_with_only_locations_runs_as_forall_true():
     text = "AArch64 T\n{ 0:X0=1; }\nP0 ;\n MOV X1,X0 ;\nlocations [0:X1;]\n"
     result = _run(text)
     assert result.observation == "Always" and result.states
+
+
+def test_load_and_store_pairs():
+    text = ("AArch64 T\n{ uint64_t t[4] = {1, 2, 3, 4}; 0:X2=t; uint64_t 0:X0; uint64_t 0:X1; }\nP0 ;\n"
+            " LDP X0,X1,[X2],#16 ;\n MOV X3,#5 ;\n MOV X4,#6 ;\n STP X3,X4,[X2] ;\n"
+            "forall (0:X0=1 /\\ 0:X1=2 /\\ t[2]=5 /\\ t[3]=6)\n")
+    assert _run(text).observation == "Always"

@@ -54,7 +54,7 @@ WIDE_MOVES = {"MOVZ", "MOVN", "MOVK"}
 CONDITIONAL_SELECTS = {"CSEL", "CSINC", "CSINV", "CSNEG"}
 SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | ALU | MORE_ALU | FLAG_ALU | SHIFTS | WIDE_MOVES |
              CONDITIONAL_SELECTS |
-             {"MOV", "MVN", "NEG", "ABS", "CMP", "CMN", "TST", "CSET", "CSETM", "UBFM", "SBFM", "CBZ", "CBNZ", "TBZ",
+             {"LDP", "STP", "MOV", "MVN", "NEG", "ABS", "CMP", "CMN", "TST", "CSET", "CSETM", "UBFM", "SBFM", "CBZ", "CBNZ", "TBZ",
               "TBNZ", "B",
               "DMB", "DSB", "ISB", "TLBI", "NOP"} |
              {f"B.{c}" for c in CONDITIONS})
@@ -210,6 +210,8 @@ def _parse_init(text: str, first_line: int, src: _Source
         if len(words) > 2 or not words:
             raise src.error(line, f"bad initial-state entry {item[:40]!r}", "'T:Xn=value', 'x=value' or 'int x'")
         left = words[-1]
+        if left.startswith("*") and ":" in left:  # "int64_t *0:X2=t": a register holding a pointer (64 bits)
+            left, declared, words = left[1:], (64, False), ["uint64_t", left[1:]]
         if ":" in left:
             thread_text, reg_text = left.split(":", 1)
             if not _ascii_digits(thread_text):
@@ -393,6 +395,9 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
         if (op in LOADS or op in STORES) and len(args) == 3 and isinstance(args[1], Mem) and isinstance(args[2], Imm) \
                 and args[1].offset is None and not args[1].pre:
             args = [args[0], Mem(args[1].base, post=args[2])]  # post-index: [Xn],#imm
+        if op in ("LDP", "STP") and len(args) == 4 and isinstance(args[2], Mem) and isinstance(args[3], Imm) \
+                and args[2].offset is None and not args[2].pre:
+            args = [args[0], args[1], Mem(args[2].base, post=args[3])]
     _check_shape(op, args, text, line, src)
     return Instr(op, tuple(args), line, label=label, text=text)  # type: ignore[arg-type]
 
@@ -441,13 +446,13 @@ _SHAPES: dict[str, tuple[tuple[object, ...], ...]] = {
     "alu": ((Reg, Reg, (Reg, Imm)), (Reg, Reg, (Reg, Imm), Shift)),  # Rd,Rn,Rm|#imm[,SHIFT #n]
     "mov": ((Reg, (Reg, Imm)),), "cmp": ((Reg, (Reg, Imm)), (Reg, Reg, Shift)),
     "unary": ((Reg, Reg), (Reg, Reg, Shift)), "wide": ((Reg, Imm), (Reg, Imm, Shift)),
-    "ubfm": ((Reg, Reg, Imm, Imm),),
+    "ubfm": ((Reg, Reg, Imm, Imm),), "pair": ((Reg, Reg, Mem),),
 }
 _SHAPE_TEXT = {"load": "OP Rt,[Xn...]", "store": "OP Rt,[Xn...]", "stxr": "OP Ws,Rt,[Xn]", "amo": "OP Rs,Rt,[Xn]",
                "st_amo": "OP Rs,[Xn]", "alu": "OP Rd,Rn,Rm|#imm or OP Rd,Rn,Rm,LSL|LSR|ASR #n",
                "mov": "MOV Rd,Rn|#imm", "cmp": "OP Rn,Rm|#imm or OP Rn,Rm,LSL|LSR|ASR #n",
                "unary": "OP Rd,Rm[,LSL|LSR|ASR #n]", "wide": "OP Rd,#imm16[,LSL #0|16|32|48]",
-               "ubfm": "UBFM Rd,Rn,#immr,#imms"}
+               "ubfm": "UBFM Rd,Rn,#immr,#imms", "pair": "LDP|STP Rt1,Rt2,[Xn{,#imm}]{!} or [Xn],#imm"}
 
 
 def _kind(op: str) -> str | None:
@@ -473,6 +478,8 @@ def _kind(op: str) -> str | None:
         return "wide"
     if op in ("UBFM", "SBFM"):
         return "ubfm"
+    if op in ("LDP", "STP"):
+        return "pair"
     return None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
@@ -151,7 +151,9 @@ class ThreadRunner:
         assert isinstance(operand, Reg)
         return self._read_reg(state, operand), self._taint(state, operand)
 
-    def _address(self, state: _State, mem: Mem, instr: Instr) -> tuple[str, frozenset[int]]:
+    def _address(self, state: _State, mem: Mem, instr: Instr, extra: int = 0) -> tuple[str, frozenset[int]]:
+        """The memory cell ``mem`` names (``extra`` bytes further: a pair's second register), after any
+        write-back of the base register."""
         base = self._read_reg(state, mem.base)
         taint = self._taint(state, mem.base)
         offset: int | str = 0
@@ -169,7 +171,7 @@ class ThreadRunner:
         if isinstance(base, str) and isinstance(offset, int):
             location, _, moved = base.partition("+") if "+" in base else base.partition("-")
             delta = int(moved) * (1 if "+" in base else -1) if moved else 0
-            total = delta + _signed(offset, 64)
+            total = delta + _signed(offset, 64) + extra
             if location in self.test.arrays:
                 size, count = self.test.arrays[location]
                 accessed = (_access_mask(instr.op, instr.args[0]).bit_length() // 8  # type: ignore[arg-type]
@@ -252,6 +254,29 @@ class ThreadRunner:
                     if exclusive:
                         branch.last_exclusive = event.eid
                     self._run(branch, out)
+                return
+            if op in ("LDP", "STP"):
+                # Two single-copy-atomic accesses of the register size at consecutive addresses (the second
+                # computed before the first's write-back moves the base).
+                rt1, rt2, mem = instr.args
+                second, taint2 = self._address(state, replace(mem, post=None, pre=False), instr,  # type: ignore[arg-type]
+                                               extra=rt1.width // 8)  # type: ignore[union-attr]
+                first, taint1 = self._address(state, mem, instr)  # type: ignore[arg-type]
+                mask = _access_mask("LDR", rt1)  # type: ignore[arg-type]
+                if op == "STP":
+                    for rt, loc, taint in ((rt1, first, taint1), (rt2, second, taint2)):
+                        value, data_taint = self._operand(state, rt)
+                        if isinstance(value, int):
+                            value &= mask
+                        self._write(state, instr, loc, value, taint, data_taint)  # type: ignore[arg-type]
+                    continue
+                for branch, event in self._read(state, instr, first, taint1):
+                    self._write_reg(branch, rt1, event.value & mask if isinstance(event.value, int) else event.value,  # type: ignore[arg-type]
+                                    frozenset({event.eid}))
+                    for branch2, event2 in self._read(branch, instr, second, taint2):
+                        self._write_reg(branch2, rt2, event2.value & mask if isinstance(event2.value, int)  # type: ignore[arg-type]
+                                        else event2.value, frozenset({event2.eid}))
+                        self._run(branch2, out)
                 return
             if op in STORES:
                 rt, mem = instr.args
