@@ -86,3 +86,16 @@ def test_witness_counts_match_herd7():
         observation, positive, negative = expected[test.name]
         assert result.observation == observation, test.name
         assert (result.positive, result.negative) == (positive, negative), test.name
+
+
+def test_model_arm_is_herd7_on_the_device_catalogue(capsys):
+    """--model arm reads the device tests as herd7 does (annotations are comments): the same observations
+    and witness counts as herd7's aarch64.cat on every one."""
+    expected = {}
+    for line in (Path(__file__).parent / "herd7-device-observations.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, observation, positive, negative = line.split()
+            expected[name] = f"Observation {name} {observation} {positive} {negative}"
+    assert main(["litmus", str(ROOT / "litmus/device"), "--model", "arm", "--herd"]) == 0
+    lines = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if line.startswith("Observation")}
+    assert lines == expected

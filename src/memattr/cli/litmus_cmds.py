@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import shutil
 import subprocess
 import sys
@@ -65,8 +67,12 @@ def read_kinds(path: str) -> dict[str, str]:
               help="seconds per test; a test that runs out is reported Unknown")
 @click.option("--max-steps", type=click.IntRange(1, 10**12), default=DEFAULT_MAX_STEPS, show_default=True,
               help="candidate executions and partial candidates per test; past it the test is Unknown")
+@click.option("--model", type=click.Choice(["device", "arm"]), default="device", show_default=True,
+              help="device: the Arm model with memattr's device-memory extension (the tests' '(* memattr: ... *)' "
+                   "memory types and peripherals); arm: the Arm model alone, as herd7's aarch64.cat, with every "
+                   "location Normal memory and every thread a PE")
 def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, herd_format: bool, explain: bool,
-               output: str | None, timeout: float, max_steps: int) -> int:
+               output: str | None, timeout: float, max_steps: int, model: str) -> int:
     """Run AArch64 litmus tests (files or directories) and report their kinds.
 
     Exit status: 0 every test ran (and matched --kinds); 1 a kind differs from --kinds; 2 bad input
@@ -85,6 +91,8 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
             name = path.stem  # until the test is parsed and names itself
             try:
                 test = parse_file(path)
+                if model == "arm":  # the annotations are comments to herd7: drop memory types and peripherals
+                    test = replace(test, attrs={}, devices=frozenset())
                 name = test.name
                 progress.test(name)
                 results.append((path, run_test(test, budget=Budget(timeout=timeout, max_steps=max_steps,
