@@ -95,15 +95,21 @@ class GdbRemote:
         self.sock.sendall(b"+")
         return _unescape(bytes(data))
 
-    def command(self, payload: str) -> str:
+    def _send(self, payload: str) -> None:
+        """Send one packet, resending it (up to three times) until the stub acknowledges it with '+'."""
         data = payload.encode()
         for _ in range(3):
             self.sock.sendall(b"$" + data + b"#" + _checksum(data))
-            ack = self._read_byte()
-            if ack == ord("+"):
-                break
-        reply = self._receive()
-        return reply.decode("latin-1")
+            if self._read_byte() == ord("+"):
+                return
+
+    def command(self, payload: str) -> str:
+        self._send(payload)
+        return self._receive().decode("latin-1")
+
+    def resume(self) -> None:
+        """Let the machine run ('c'); its stop reply comes only after :meth:`stop`."""
+        self._send("c")
 
     def stop(self) -> str:
         """Interrupt the machine (QEMU stops every vCPU); returns the stop reply."""

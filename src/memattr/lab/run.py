@@ -232,8 +232,7 @@ def _read_machine(gdb: GdbRemote, boot: Boot, root: Path) -> None:
         vmm_el = _current_el(gdb)
         if in_guest and vmm_el == 0:
             break
-        gdb.sock.sendall(b"$c#63")
-        gdb._read_byte()  # the '+' acknowledging the continue
+        gdb.resume()
         time.sleep(0.3)
         gdb.stop()
     else:

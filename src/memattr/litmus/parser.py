@@ -52,10 +52,11 @@ FLAG_ALU = {"ADDS", "SUBS", "ANDS", "BICS"}  # ALU forms that set NZCV
 SHIFTS = {"LSL", "LSR", "ASR"}
 WIDE_MOVES = {"MOVZ", "MOVN", "MOVK"}
 CONDITIONAL_SELECTS = {"CSEL", "CSINC", "CSINV", "CSNEG"}
-SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | ALU | MORE_ALU | FLAG_ALU | SHIFTS | WIDE_MOVES |
-             CONDITIONAL_SELECTS |
-             {"LDP", "STP", "MOV", "MVN", "NEG", "ABS", "CMP", "CMN", "TST", "CSET", "CSETM", "UBFM", "SBFM", "CBZ", "CBNZ", "TBZ",
-              "TBNZ", "B",
+# Register-to-register instructions computed by ThreadRunner._arithmetic (all but MOV and CSEL).
+DATA_PROCESSING = (ALU | MORE_ALU | FLAG_ALU | SHIFTS | WIDE_MOVES | (CONDITIONAL_SELECTS - {"CSEL"}) |
+                   {"MVN", "NEG", "ABS", "CMP", "CMN", "TST", "CSET", "CSETM", "UBFM", "SBFM"})
+SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | DATA_PROCESSING | CONDITIONAL_SELECTS |
+             {"LDP", "STP", "MOV", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
               "DMB", "DSB", "ISB", "TLBI", "NOP"} |
              {f"B.{c}" for c in CONDITIONS})
 
@@ -392,12 +393,9 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
             raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,COND")
     else:
         args = [_operand(o, line, src) for o in operands]
-        if (op in LOADS or op in STORES) and len(args) == 3 and isinstance(args[1], Mem) and isinstance(args[2], Imm) \
-                and args[1].offset is None and not args[1].pre:
-            args = [args[0], Mem(args[1].base, post=args[2])]  # post-index: [Xn],#imm
-        if op in ("LDP", "STP") and len(args) == 4 and isinstance(args[2], Mem) and isinstance(args[3], Imm) \
-                and args[2].offset is None and not args[2].pre:
-            args = [args[0], args[1], Mem(args[2].base, post=args[3])]
+        if (op in LOADS or op in STORES or op in ("LDP", "STP")) and len(args) >= 3 and isinstance(args[-2], Mem) \
+                and isinstance(args[-1], Imm) and args[-2].offset is None and not args[-2].pre:
+            args = [*args[:-2], Mem(args[-2].base, post=args[-1])]  # post-index: [Xn],#imm
     _check_shape(op, args, text, line, src)
     return Instr(op, tuple(args), line, label=label, text=text)  # type: ignore[arg-type]
 

@@ -117,11 +117,15 @@ def _observed(test: LitmusTest) -> list[Atom]:
     return out
 
 
+def _final(values: dict[tuple[int | None, str], int | str], thread: int | None, name: str) -> int | str | None:
+    """A final value; a register no instruction wrote and the initial state did not set holds 0 (herd7)."""
+    return values.get((thread, name), 0 if thread is not None else None)
+
+
 def _eval(prop: Prop, values: dict[tuple[int | None, str], int | str],
           widths: dict[tuple[int, str], int] | None = None) -> bool:
     if isinstance(prop, Atom):
-        # A register no instruction wrote and the initial state did not set holds 0, as in herd7.
-        value = values.get((prop.thread, prop.name), 0 if prop.thread is not None else None)
+        value = _final(values, prop.thread, prop.name)
         if prop.thread is not None and isinstance(value, int) and isinstance(prop.value, int) and widths is not None:
             # herd7 compares a register at its declared type's width, "int" (32 bits) by default.
             mask = (1 << widths.get((prop.thread, prop.name), 32)) - 1
@@ -182,7 +186,7 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
             values = _final_values(test, combo, execution)
             satisfied = _eval(test.condition.prop, values, test.reg_widths)
             state = tuple((f"{a.thread}:{_show_reg(a.name)}" if a.thread is not None else a.name,
-                           str(values.get((a.thread, a.name), 0 if a.thread is not None else None)))
+                           str(_final(values, a.thread, a.name)))
                           for a in observed)
             states[state] = satisfied
             if satisfied:

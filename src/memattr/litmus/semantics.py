@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
-from memattr.litmus.parser import AMOS, FLAG_ALU, LOADS, SHIFTS, STADDS, STORE_EXCL, STORES
+from memattr.litmus.parser import AMOS, DATA_PROCESSING, FLAG_ALU, LOADS, SHIFTS, STADDS, STORE_EXCL, STORES
 
 MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
 # herd7's default unrolling bound (herd/opts.ml unroll_default: 2 but for ASL): a path may jump back to
@@ -190,11 +190,9 @@ class ThreadRunner:
             raise MemattrError(f"P{self.thread}: {instr.text}: base register holds {base}, not a location",
                                source=self.test.source, line=instr.line,
                                expected="a register initialised to a location, e.g. 0:X1=x")
-        if offset != 0:
-            raise MemattrError(f"P{self.thread}: {instr.text}: non-zero offset {offset} from {base}",
-                               source=self.test.source, line=instr.line,
-                               expected="a zero offset (offsets serve to create address dependencies)")
-        return base, taint
+        # Here the offset register holds a location: an address is not an offset.
+        raise MemattrError(f"P{self.thread}: {instr.text}: offset {offset} is a location, not a number",
+                           source=self.test.source, line=instr.line, expected="an integer offset register")
 
     def _new_event(self, state: _State, instr: Instr, **fields: object) -> Event:
         event = Event(eid=len(state.events), thread=self.thread, index=len(state.events), instr=instr.text,
@@ -247,10 +245,7 @@ class ThreadRunner:
                                                  acquire=op.startswith(("LDAR", "LDAXR")),
                                                  acquire_pc=op.startswith("LDAPR"),
                                                  exclusive=op.startswith(("LDXR", "LDAXR"))):
-                    value = event.value & mask if isinstance(event.value, int) else event.value
-                    if op.startswith("LDRS") and isinstance(value, int):  # LDRSB/LDRSH/LDRSW sign-extend
-                        value = _signed(value, mask.bit_length())
-                    self._write_reg(branch, rt, value, frozenset({event.eid}))  # type: ignore[arg-type]
+                    self._write_reg(branch, rt, _loaded(op, mask, event.value), frozenset({event.eid}))  # type: ignore[arg-type]
                     if exclusive:
                         branch.last_exclusive = event.eid
                     self._run(branch, out)
@@ -271,11 +266,9 @@ class ThreadRunner:
                         self._write(state, instr, loc, value, taint, data_taint)  # type: ignore[arg-type]
                     continue
                 for branch, event in self._read(state, instr, first, taint1):
-                    self._write_reg(branch, rt1, event.value & mask if isinstance(event.value, int) else event.value,  # type: ignore[arg-type]
-                                    frozenset({event.eid}))
+                    self._write_reg(branch, rt1, _loaded(op, mask, event.value), frozenset({event.eid}))  # type: ignore[arg-type]
                     for branch2, event2 in self._read(branch, instr, second, taint2):
-                        self._write_reg(branch2, rt2, event2.value & mask if isinstance(event2.value, int)  # type: ignore[arg-type]
-                                        else event2.value, frozenset({event2.eid}))
+                        self._write_reg(branch2, rt2, _loaded(op, mask, event2.value), frozenset({event2.eid}))  # type: ignore[arg-type]
                         self._run(branch2, out)
                 return
             if op in STORES:
@@ -316,10 +309,7 @@ class ThreadRunner:
                 value, taint = self._operand(state, src)
                 self._write_reg(state, rd, value, taint)  # type: ignore[arg-type]
                 continue
-            if op in ("ADD", "SUB", "EOR", "AND", "ORR") and len(instr.args) == 4 or op in FLAG_ALU or op in SHIFTS \
-                    or op in ("NEG", "MVN", "ABS", "CMN", "TST", "MOVZ", "MOVN", "MOVK", "UBFM", "SBFM", "CSET", "CSETM") \
-                    or op in ("MUL", "BIC", "ORN", "EON") \
-                    or op in ("CSINC", "CSINV", "CSNEG") or op == "CMP" and len(instr.args) == 3:
+            if op in DATA_PROCESSING:
                 self._arithmetic(state, instr)
                 continue
             if op in ("TBZ", "TBNZ"):
@@ -330,36 +320,6 @@ class ThreadRunner:
                 state.ctrl_taint = state.ctrl_taint | taint
                 if (value >> bit.value & 1 == 0) == (op == "TBZ") and not self._jump(state, target, bool(taint)):  # type: ignore[union-attr,arg-type]
                     return
-                continue
-            if op in ("ADD", "SUB", "EOR", "AND", "ORR"):
-                rd, rn, rm = instr.args
-                a, ta = self._operand(state, rn)
-                b, tb = self._operand(state, rm)
-                if isinstance(a, str) or isinstance(b, str):
-                    if op == "EOR" and a == b:
-                        result: int | str = 0
-                    elif op in ("ADD", "SUB") and isinstance(a, str) and isinstance(b, int):
-                        result = _offset_address(a, _signed(b, 64) if op == "ADD" else -_signed(b, 64))
-                    elif op in ("ADD", "ORR", "SUB") and (b == 0 or a == 0):
-                        result = a if b == 0 else b
-                    else:
-                        raise MemattrError(f"P{self.thread}: {instr.text}: arithmetic on a location",
-                                           source=self.test.source, line=instr.line,
-                                           expected="adding zero to an address (a false dependency)")
-                else:
-                    result = {"ADD": a + b, "SUB": a - b, "EOR": a ^ b, "AND": a & b, "ORR": a | b}[op]
-                self._write_reg(state, rd, result, ta | tb)  # type: ignore[arg-type]
-                continue
-            if op == "CMP":
-                rn, rm = instr.args
-                a, ta = self._operand(state, rn)
-                b, tb = self._operand(state, rm)
-                if isinstance(a, str) or isinstance(b, str):
-                    # Comparing addresses: only equality is known (as if the locations were distinct values).
-                    state.flags = (False, a == b, True, False)
-                else:
-                    state.flags = _add_with_carry(a, ~b, 1, rn.width)[1]  # type: ignore[union-attr]
-                state.flags_taint = ta | tb
                 continue
             if op == "CSEL":
                 rd, rn, rm, cond = instr.args
@@ -405,7 +365,32 @@ class ThreadRunner:
 
     def _location_error(self, instr: Instr) -> MemattrError:
         return MemattrError(f"P{self.thread}: {instr.text}: arithmetic on a location", source=self.test.source,
-                            line=instr.line, expected="integer operands")
+                            line=instr.line, expected="integer operands, or a constant or zero added to an address")
+
+    def _address_arithmetic(self, state: _State, instr: Instr, rd: Reg, values: list[int | str],
+                            shift: Shift | None, taint: frozenset[int]) -> None:
+        """An address (a location, "x+4") as an operand: CMP knows only equality; a constant or an
+        unshifted register moves an address; a shifted or extended register added to one must hold 0
+        (diy7's false dependencies); EOR of equal operands and ADD/ORR/SUB of 0 keep the other operand."""
+        op = instr.op
+        if len(values) != 2:
+            raise self._location_error(instr)
+        a, b = values
+        if isinstance(b, int) and shift is not None:
+            b = _shift(b, shift, rd.width)
+        if op == "CMP":
+            # Comparing addresses: only equality is known (as if the locations were distinct values).
+            state.flags, state.flags_taint = (False, a == b, True, False), taint
+            return
+        if op in ("ADD", "SUB") and isinstance(a, str) and isinstance(b, int) and (shift is None or b == 0):
+            result: int | str = _offset_address(a, _signed(b, 64) if op == "ADD" else -_signed(b, 64))
+        elif shift is None and op == "EOR" and a == b:
+            result = 0
+        elif shift is None and op in ("ADD", "ORR", "SUB") and (b == 0 or a == 0):
+            result = a if b == 0 else b
+        else:
+            raise self._location_error(instr)
+        self._write_reg(state, rd, result, taint)
 
     def _arithmetic(self, state: _State, instr: Instr) -> None:
         """The data-processing instructions beyond MOV/ADD/SUB/EOR/AND/ORR/CMP: results and NZCV as the ASL
@@ -413,20 +398,16 @@ class ThreadRunner:
         op, args = instr.op, instr.args
         shift = args[-1] if isinstance(args[-1], Shift) else None
         regs = [a for a in args if not isinstance(a, (Shift, str))]
-        values, taint = [], frozenset()
+        values: list[int | str] = []
+        taint: frozenset[int] = frozenset()
         for operand in regs[1:] if op not in ("CMP", "CMN", "TST") else regs:
             value, t = self._operand(state, operand)  # type: ignore[arg-type]
-            if isinstance(value, str):
-                if op in ("ADD", "SUB") and len(values) == 0 and len(regs) == 3:
-                    # An address plus a (shifted or extended) register that holds 0: a false dependency.
-                    other, other_taint = self._operand(state, regs[2])  # type: ignore[arg-type]
-                    if isinstance(other, int) and _shift(other, shift, regs[0].width) == 0:  # type: ignore[union-attr]
-                        self._write_reg(state, regs[0], value, t | other_taint)  # type: ignore[arg-type]
-                        return
-                raise self._location_error(instr)
             values.append(value)
             taint |= t
         rd = regs[0]
+        if any(isinstance(value, str) for value in values):
+            self._address_arithmetic(state, instr, rd, values, shift, taint)  # type: ignore[arg-type]
+            return
         bits = rd.width  # type: ignore[union-attr]
         mask = (1 << bits) - 1
         flags: tuple[bool, bool, bool, bool] | None = None
@@ -441,7 +422,7 @@ class ThreadRunner:
                 result = value if holds else {"CSINC": value + 1, "CSINV": ~value, "CSNEG": -value}[op]
         elif op in ("MOVZ", "MOVN", "MOVK"):
             amount = shift.amount if shift else 0
-            imm = (values[0] if op != "MOVK" else values[0]) & 0xFFFF
+            imm = values[0] & 0xFFFF  # type: ignore[operator]
             if op == "MOVK":
                 old, old_taint = self._operand(state, rd)  # type: ignore[arg-type]
                 if isinstance(old, str):
@@ -583,6 +564,14 @@ def thread_paths(test: LitmusTest) -> tuple[list[list[Path]], list[str]]:
 
 def combinations(paths: list[list[Path]]):  # type: ignore[no-untyped-def]
     return itertools.product(*paths)
+
+
+def _loaded(op: str, mask: int, value: int | str | None) -> int | str | None:
+    """A loaded value as the register receives it: the accessed bits, sign-extended by LDRSB/LDRSH/LDRSW."""
+    if not isinstance(value, int):
+        return value
+    value &= mask
+    return _signed(value, mask.bit_length()) if op.startswith("LDRS") else value
 
 
 def _access_mask(op: str, register: Reg) -> int:
