@@ -21,6 +21,7 @@ from memattr.inputs import read_text
 from memattr.litmus.dot import to_dot
 from memattr.litmus.parser import parse_file
 from memattr.litmus.limits import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Budget
+from memattr.litmus.model import ASSUMPTIONS
 from memattr.litmus.run import KINDS, Result, run_test
 from memattr.output import write_atomic
 
@@ -117,14 +118,25 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
             click.echo(result.herd_text())
     else:
         table = Table(title=f"{len(results)} litmus tests")
-        for column in ("test", "kind", "witnesses +/-", "expected", "why allowed (device tests), or why unknown"):
+        for column in ("test", "kind", "witnesses +/-", "expected",
+                       "why allowed (device tests), or why unknown; what the verdict assumes"):
             table.add_column(column, overflow="fold")
+        used: dict[str, None] = {}
         for _, result in results:
             expected = kinds.get(result.name, "")
             mark = "" if not expected or expected == result.kind else " MISMATCH"
-            table.add_row(result.name, result.kind + mark, f"{result.positive}/{result.negative}", expected,
-                          result.reason or "\n".join(result.reasons))
-        console(min_width=120).print(table)
+            why = result.reason or "\n".join(result.reasons)
+            if result.assumptions:
+                used.update(dict.fromkeys(result.assumptions))
+                why += ("\n" if why else "") + "assuming: " + ", ".join(result.assumptions)
+            table.add_row(result.name, result.kind + mark, f"{result.positive}/{result.negative}", expected, why)
+        out = console(min_width=120)
+        out.print(table)
+        if used:
+            out.print("Assumptions (IMPLEMENTATION DEFINED or system properties the verdicts rest on; "
+                      "docs/litmus.md):")
+            for name in used:
+                out.print(f"  {name}: {ASSUMPTIONS[name]}", highlight=False)
     if missing:
         click.echo(f"memattr: note: not in {kinds_file}: {', '.join(missing)}", err=True)
     unknown = [r for _, r in results if r.status == "unknown"]

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 from memattr.errors import MemattrError
 from memattr.litmus.limits import Budget, LimitReached, limited, tick
 from memattr.litmus.ast import And, Atom, Const, LitmusTest, Not, Or, Prop
-from memattr.litmus.model import Execution, Relations, acyclic, check, union
+from memattr.litmus.model import ASSUMPTIONS, CHECKED, NON_REORDERING, Execution, Relations, acyclic, check, union
 from memattr.litmus.semantics import UNROLL, Event, Path, thread_paths
 
 KINDS = ("Allowed", "Forbidden", "Required")
@@ -30,6 +30,8 @@ class Result:
     status: str = "ok"  # "unknown": a limit stopped the test; "unsupported": it could not be read or modelled
     reason: str | None = None
     warnings: tuple[str, ...] = ()
+    # Device tests: the assumptions (memattr.litmus.model.ASSUMPTIONS) the verdict rests on.
+    assumptions: tuple[str, ...] = ()
 
     @property
     def observation(self) -> str:
@@ -90,6 +92,7 @@ class Result:
             "executions": self.executions,
             "unconstrained": list(self.reasons),
             "warnings": list(self.warnings),
+            "assumptions": [{"name": name, "text": ASSUMPTIONS[name]} for name in self.assumptions],
             "time_s": round(self.time_s, 4),
         }
 
@@ -177,11 +180,18 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
     states: dict[tuple[tuple[str, str], ...], bool] = {}
     positive = negative = executions = 0
     witness = None
+    # Without each checked assumption the endpoint axiom only loses edges, so an execution it allows with all
+    # of them stays allowed: only rejected executions need checking again, once per assumption.
+    extra = {name: [0, 0] for name in CHECKED} if test.attrs else {}
     for combo in itertools.product(*paths):
         for execution in _executions(test, combo, locations, memtype, peripheral):
             executions += 1
             ok, relations, _ = check(execution)
             if not ok:
+                for name, counts in extra.items():
+                    if check(execution, CHECKED - {name})[0]:
+                        values = _final_values(test, combo, execution)
+                        counts[0 if _eval(test.condition.prop, values, test.reg_widths) else 1] += 1
                 continue
             values = _final_values(test, combo, execution)
             satisfied = _eval(test.condition.prop, values, test.reg_widths)
@@ -199,10 +209,31 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
                     witness, executions=executions)
     if witness is not None and test.attrs:
         result.reasons = unconstrained(witness[1])
+    if test.attrs:
+        result.assumptions = _assumptions(test, result, extra)
     if cut:
         result.warnings = tuple(f"loop unrolling limit ({UNROLL}) reached at {where}: executions that loop longer "
                                 "are not explored, as herd7 does by default" for where in cut)
     return result
+
+
+def _assumptions(test: LitmusTest, result: Result, extra: dict[str, list[int]]) -> tuple[str, ...]:
+    """The assumptions a device test's verdict needs: those that hold for every device test, and each checked
+    one without which the observation would differ."""
+    names = []
+    if any(attrs.peripheral for attrs in test.attrs.values()):
+        names.append("peripheral")
+    if sum(attrs.memtype in NON_REORDERING for attrs in test.attrs.values()) > 1:
+        names.append("xs")
+    if test.devices:
+        names.append("outer-shareable")
+    for name in sorted(extra):
+        more_positive, more_negative = extra[name]
+        without = Result(test.name, result.condition, {}, result.positive + more_positive,
+                         result.negative + more_negative, 0.0)
+        if without.observation != result.observation:
+            names.append(name)
+    return tuple(names)
 
 
 def _show_reg(name: str) -> str:
@@ -287,8 +318,9 @@ def unconstrained(r: Relations) -> tuple[str, ...]:
     ev = x.events
     ab = r["ab"]
     reasons: list[str] = []
-    pairs = [(a, b) for a, b in r["po"] if r.s.endpoint(a) and r.s.endpoint(b) and r.s.M(a) and r.s.M(b)
-             and not r.s.device_thread(a)]
+    pairs = [(a, b) for a, b in r["po"] if r.s.pe_endpoint(a) and r.s.pe_endpoint(b)]
+    pairs += [(a, b) for a, b in r["ob+"] if r.s.pe_endpoint(a) and r.s.pe_endpoint(b)
+              and ev[a].thread != ev[b].thread and r.same_peripheral(a, b)]
     for t, after in _tlbi_pairs(r):
         pairs += [(e1, e2) for e1 in range(len(ev)) for e2 in after
                   if r.s.endpoint(e1) and r.s.M(e1) and ev[e1].thread != ev[t].thread and ev[e1].thread >= 0
@@ -301,14 +333,21 @@ def unconstrained(r: Relations) -> tuple[str, ...]:
                f"{eb.label()} (P{eb.thread}) reaches {x.peripheral.get(eb.loc)}"
         between = [e for e in range(len(ev)) if (a, e) in r["po"] and (e, b) in r["po"] and ev[e].kind in ("F", "T")]
         fences = {ev[e].fence for e in between}
-        if ea.thread != eb.thread:
+        if ea.thread != eb.thread and (a, b) in r["ob+"]:
+            why = ("Ordered-before across PEs orders arrival only for Device-nGRE and stronger (B2.4.1.1 rule b); "
+                   "Device-GRE and Normal Non-cacheable need a barrier on one PE (rule c)")
+        elif ea.thread != eb.thread:
             why = ("TLB invalidation and DSB complete the other PE's access, but a write with Early Write "
-                   "Acknowledgement can be complete before it arrives (B2.10.2.3, D8.17 RTSJSN)")
+                   "Acknowledgement can be complete before it arrives (B2.4.1 completion)")
         elif any(f and f.startswith("DSB") for f in fences) and ea.kind == "W" and not r.s.no_early_ack(a):
             why = (f"the DSB waits for completion of a {x.memtype[ea.loc]} write, which an intermediate point may "
-                   f"acknowledge early (Early Write Acknowledgement, B2.10.2.3)")
+                   f"acknowledge early (Early Write Acknowledgement; B2.4.1 ties completion to arrival only for "
+                   f"Device-nGnRnE)")
         elif fences and not r.same_peripheral(a, b):
-            why = "a DMB orders accesses to a single peripheral only (B2.10.2, B2.10.1.3)"
+            why = "B2.4.1.1 orders arrival at one peripheral only; these are different peripherals"
+        elif (a, b) in r["lob"]:
+            why = ("a dependency or acquire orders arrival only for Device-nGRE and stronger (B2.4.1.1 rule b); "
+                   "Device-GRE and Normal Non-cacheable need a barrier (rule c)")
         elif not fences:
             why = "no barrier, dependency or completion orders them"
         else:
