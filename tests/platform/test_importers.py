@@ -383,3 +383,48 @@ def test_kernel_log_driver_fills_in_only_what_sysfs_and_lspci_leave_unknown():
     now = (PciDevice(bdf="0000:01:00.0", driver="vfio-pci"),)
     devices, _, _ = _merge_pci(now, (), log)
     assert {d.bdf: d.driver for d in devices} == {"0000:01:00.0": "vfio-pci", "0000:02:00.0": "mlx5_core"}
+
+
+def test_kernel_log_banner_gives_the_release_when_there_is_no_uname(tmp_path):
+    log = parse_kmsg("[    0.000000] Linux version 5.15.61-v8+ (XXX@XXX) (aarch64-linux-gnu-gcc-8) #1579 SMP\n")
+    assert log.release == "5.15.61-v8+"
+    (tmp_path / "dmesg.txt").write_text("[    0.000000] Linux version 6.12.34+rpt-rpi-v8 (gcc) #1\n"
+                                        "[    1.0] pci 0000:01:00.0: [1106:3483] type 00 class 0x0c0330\n"
+                                        "[    1.1] pci 0000:01:00.0: BAR 0: assigned [mem 0x600000000-0x600000fff 64bit]\n")
+    assert load_host(tmp_path).release == "6.12.34+rpt-rpi-v8"
+    (tmp_path / "uname-r").write_text("6.12.35\n")
+    assert load_host(tmp_path).release == "6.12.35"  # uname -r, when collected, wins
+
+
+def test_iomem_platform_ranges_by_device_and_by_requester(tmp_path):
+    """Shapes of real phone and Jetson /proc/iomem files (tests/data/hosts/*-iomem)."""
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "iomem").write_text(
+        "01700000-0170ffff : 2c00000.memory-controller\n"
+        "01710000-0171ffff : 2c00000.memory-controller\n"
+        "0242c000-0242cffe : nvidia\n"
+        "06844000-06844fff : tpdm-base\n"
+        "  06844000-06844fff : 6844000.tpdm tpdm-base\n"
+        "80000000-bfffffff : System RAM\n"
+        "dc000000-ddffffff : pcie@ce400000\n"
+        "  dc000000-dc2fffff : PCI Bus 0001:01\n"
+        "    dc000000-dc1fffff : 0001:01:00.0\n"
+        "      dc000000-dc1fffff : 0001:01:00.0\n"
+        "    dc200000-dc207fff : 0001:01:00.0\n")
+    from memattr.audit.from_inventory import regions_of
+
+    regions = {r.name: (r.start, r.sources) for r in regions_of(load_host(tmp_path))}
+    assert regions == {
+        "0001:01:00.0 range 0": (0xdc000000, ("proc/iomem:9",)),
+        "0001:01:00.0 range 1": (0xdc200000, ("proc/iomem:11",)),
+        "2c00000.memory-controller range 0": (0x1700000, ("proc/iomem:1",)),
+        "2c00000.memory-controller range 1": (0x1710000, ("proc/iomem:2",)),
+        "nvidia range 0": (0x242c000, ("proc/iomem:3",)),
+        "6844000.tpdm range 0": (0x6844000, ("proc/iomem:5",)),
+    }
+
+
+def test_a_bar_the_kernel_log_agrees_on_lists_it_as_a_source(tmp_path):
+    host = Path(__file__).resolve().parents[1] / "data" / "hosts" / "raspberrypi-4b-bcm2711"
+    (device,) = [d for d in load_host(host).pci if d.bdf == "0000:01:00.0"]
+    assert device.bars[0].sources == ("lspci.txt:23", "dmesg.txt:169")

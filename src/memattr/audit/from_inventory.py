@@ -70,11 +70,13 @@ def regions_of(inventory: HostInventory) -> list[AuditRegion]:
         for n, (start, size) in enumerate(node.regs):
             if size == 0:
                 continue
+            label = f"range {n}" if node.reg_sources else f"reg[{n}]"
             regions.append(AuditRegion(
-                name=f"{node.path} reg[{n}]", start=start, end=start + size - 1, kind=kind.name,
+                name=f"{node.path} {label}", start=start, end=start + size - 1, kind=kind.name,
                 title=f"platform device {node.path} ({', '.join(node.compatible) or 'no compatible'})",
                 pci=False, prefetchable=False, read_side_effects=True, owner=None,
-                sources=(node.source,), observations=_observations(inventory, start, start + size - 1),
+                sources=(node.reg_sources[n],) if node.reg_sources else (node.source,),
+                observations=_observations(inventory, start, start + size - 1),
             ))
     return regions
 

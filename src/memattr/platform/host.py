@@ -169,7 +169,7 @@ def load_host(
     warnings = lspci_notes + list(kmsg.warnings) + warnings  # type: ignore[union-attr]
     return HostInventory(
         name=name or _host_name(root if directory is not None else None, overrides),
-        machine=machine, guest_pieces=mtree, kvm_caps=kvm_caps, release=release, iomem=iomem, pci=pci, platform=platform,  # type: ignore[arg-type]
+        machine=machine, guest_pieces=mtree, kvm_caps=kvm_caps, release=release or kmsg.release, iomem=iomem, pci=pci, platform=platform,  # type: ignore[arg-type]
         page_tables=ptdump, stage2=tuple(stage2), config=config, modules=modules, symbols=symbols,  # type: ignore[arg-type]
         boot_log=boot_log, warnings=tuple(warnings), inputs=tuple(inputs), bar_disagreements=tuple(disagreements),
     )
@@ -218,12 +218,17 @@ def _merge_iomem(pci: tuple[PciDevice, ...], platform: tuple[PlatformDevice, ...
                      "unknown, audited as non-prefetchable")
         by_bdf[bdf] = replace(device or PciDevice(bdf=bdf), bars=bars, sources=tuple(where))
     covered = [(start, start + size - 1) for node in platform for start, size in node.regs]
-    extra = []
+    # A device's ranges appear under its name, one line each ("2c00000.memory-controller"; a name given to
+    # the resource may follow, "14100000.pcie appl"): one platform device per name, its ranges in iomem order.
+    ranges: dict[str, list[IomemEntry]] = {}
     for entry in platform_ranges(iomem):
         if any(start <= entry.start and entry.end <= end for start, end in covered):
             continue
-        extra.append(PlatformDevice(path=entry.name.split()[0], compatible=(), regs=((entry.start, entry.size),),
-                                    source=f"proc/iomem:{entry.line}"))
+        ranges.setdefault(entry.name.split()[0], []).append(entry)
+    extra = [PlatformDevice(path=name, compatible=(), regs=tuple((e.start, e.size) for e in found),
+                            source=f"proc/iomem:{found[0].line}",
+                            reg_sources=tuple(f"proc/iomem:{e.line}" for e in found))
+             for name, found in ranges.items()]
     return tuple(by_bdf[b] for b in sorted(by_bdf)), tuple(platform) + tuple(extra), notes
 
 
@@ -303,12 +308,17 @@ def _merge_pci(
             other = known.get(index)
             if other is None:
                 continue
+            if other.start == bar.start and other.end == bar.end:
+                # The same BAR: the region lists the kernel log among its sources too.
+                known[index] = replace(other, sources=other.sources + tuple(
+                    source for source in bar.sources if source not in other.sources))
             if other.prefetchable != bar.prefetchable:
                 disagreements.append((bdf, index, f"the kernel log says {'' if bar.prefetchable else 'non-'}"
                                                   f"prefetchable ({bar.sources[0]}), other sources disagree"))
             if other.start != bar.start:
                 warnings.append(f"{bdf} BAR {index}: kernel log address {bar.start:#x} differs from "
                                 f"{other.start:#x} (reassigned after boot?)")
+        by_bdf[bdf] = replace(base, bars=tuple(known[bar.index] for bar in base.bars))
     for bdf, driver in kmsg.drivers.items():
         base = by_bdf.get(bdf)
         if base is not None and base.driver is None:  # sysfs and lspci name the driver bound now; the log, at boot

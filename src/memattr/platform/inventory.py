@@ -103,6 +103,9 @@ class PlatformDevice:
     dma_coherent: bool = False
     status: str = "okay"
     source: str = ""
+    # Ranges from /proc/iomem: one "file:line" per range, and no device-tree reg index (iomem lists a
+    # device's ranges by address, under its name), so the regions are named "NAME range N".
+    reg_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,8 @@ def pci_bar_ranges(entries: tuple[IomemEntry, ...]) -> dict[str, list[IomemEntry
     """Ranges claimed in a PCI window by a function's name: its BARs as the kernel assigned them."""
     found: dict[str, list[IomemEntry]] = {}
     for entry in entries:
+        if entry.parent is not None and entries[entry.parent].name == entry.name:
+            continue  # the driver's request of its own BAR, nested in the BAR under the same name
         if _BDF_NAME.match(entry.name) and _under_pci_window(entries, entry):
             found.setdefault(entry.name, []).append(entry)
     return found
@@ -126,6 +128,12 @@ def platform_ranges(entries: tuple[IomemEntry, ...]) -> list[IomemEntry]:
             continue
         if _PLATFORM_NAME.match(entry.name):
             out.append(entry)
+            continue
+        # A range requested under a name of its own ("tpdm-base", "GICD", "nvidia"): the device's name is on a
+        # nested entry when the driver also requested it by device ("6844000.tpdm tpdm-base"); otherwise the
+        # range is MMIO that only its requester's name identifies, and is audited under that name.
+        named = [child for child in children_of.get(index, ()) if _PLATFORM_NAME.match(child.name)]
+        out.extend(named or [entry])
     return out
 
 

@@ -58,9 +58,14 @@ class KernelLog:
     vf_bars: dict[str, dict[int, VfBar]] = field(default_factory=dict)
     drivers: dict[str, str] = field(default_factory=dict)  # bdf -> the driver its last message came from
     warnings: list[str] = field(default_factory=list)
+    # The release in the boot banner, "Linux version 5.15.61-v8+ (...)" (init/version.c linux_banner).
+    release: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.bars or self.ids or self.vf_bars)
+
+
+_BANNER = re.compile(r"\bLinux version (?P<release>\d+\.\d+[^\s(]*)")
 
 
 def _bar(match: re.Match[str], index: int, source: str, number: int) -> Bar:
@@ -79,6 +84,10 @@ def parse_kmsg(text: str, source: str = "dmesg.txt") -> KernelLog:
     log = KernelLog()
     pending_vf: dict[str, list[Bar]] = {}  # pre-v6.8 "reg 0x184" lines: one VF's BAR, index from the next VF(n) line
     for number, raw in enumerate(text.splitlines(), start=1):
+        if log.release is None and "Linux version " in raw:
+            banner = _BANNER.search(raw)
+            if banner:
+                log.release = banner.group("release")
         driver = _DRIVER.search(raw)
         if driver and driver.group("driver") not in ("pci", "pci_bus"):
             log.drivers[driver.group("bdf")] = driver.group("driver")
