@@ -12,7 +12,7 @@ from memattr.linux.version import KernelVersion, v
 
 
 def effective(kernel: str, region: str, guest: str, fwb: bool = False) -> str | None:
-    return trace(kernel=v(kernel), region=region, guest_call=guest, fwb=fwb).effective.get("memory_type")
+    return trace(kernel=v(kernel), region=region, guest_call=guest, fwb=fwb).effective.memory_type
 
 
 def test_guest_ioremap_wc_on_vfio_pci_bar_before_and_after_the_flag():
@@ -39,21 +39,21 @@ def test_platform_mmio_never_gets_normal_nc():
 
 def test_cacheable_policy_without_fwb_refuses():
     result = trace(kernel=v("6.17"), region="coherent-device-memory", guest_call="memremap_wb", fwb=False)
-    assert result.effective["memory_type"] is None and "refused" in result.effective
-    assert result.stage2["memattr"] is None
+    assert result.effective.memory_type is None and result.effective.refused
+    assert result.stage2.memattr is None
 
 
 def test_cacheable_policy_with_fwb_maps_write_back():
     result = trace(kernel=v("6.17"), region="coherent-device-memory", guest_call="memremap_wb", fwb=True)
-    assert result.stage2["memattr"] == "0b0110"  # MT_S2_FWB_NORMAL
-    assert result.effective["memory_type"] == "Normal-iWB-oWB"
+    assert result.stage2.memattr == 0b0110  # MT_S2_FWB_NORMAL
+    assert result.effective.memory_type == "Normal-iWB-oWB"
     assert not [h for h in result.hazards if str(h).startswith("mismatched-aliases")]
 
 
 def test_coherent_memory_before_cacheable_policy_is_a_mismatched_alias():
     # Before v6.17 the cacheable usemem VMA met a non-cacheable stage 2: the stale-data hazard.
     result = trace(kernel=v("6.10"), region="coherent-device-memory", guest_call="memremap_wb", fwb=True)
-    assert result.effective["memory_type"] != "Normal-iWB-oWB"
+    assert result.effective.memory_type != "Normal-iWB-oWB"
     assert any(str(h).startswith("mismatched-aliases: cacheable vs non-cacheable") for h in result.hazards)
 
 
@@ -81,7 +81,7 @@ def test_sysfs_resource_wc_and_resource():
 
 def test_device_mappings_are_not_executable():
     result = trace(kernel=v("6.9"), region="pci-bar-prefetchable", guest_call="ioremap_wc", fwb=False)
-    assert result.stage2["executable"] is False
+    assert result.stage2.executable is False
 
 
 def test_mair_el1_values():

@@ -17,7 +17,7 @@ from memattr.linux.version import v
 
 
 def effective(**kwargs) -> str | None:  # type: ignore[no-untyped-def]
-    return trace(**kwargs).effective.get("memory_type")
+    return trace(**kwargs).effective.memory_type
 
 
 # -- 5.9 / 5.10: the MTE reorder puts MT_NORMAL at index 0 --------------------------------------------
@@ -77,8 +77,8 @@ def test_nvgrace_usemem_is_device_at_stage2_before_6_17(kernel, fwb):
     """nvgrace_gpu_mmap() sets VM_ALLOW_ANY_UNCACHED for resmem only, so usemem faults as a plain device."""
     traced = trace(kernel=v(kernel), region="coherent-device-memory", guest_call="ioremap_cache", fwb=fwb)
     assert "VM_ALLOW_ANY_UNCACHED" not in traced.vma_flags
-    assert traced.stage2["memory_type"] == "Device-nGnRE"
-    assert traced.effective["memory_type"] == "Device-nGnRE"
+    assert traced.stage2.memory_type == "Device-nGnRE"
+    assert traced.effective.memory_type == "Device-nGnRE"
     host = {a.how: a.memory_type for a in traced.aliases}
     assert host["memremap_wb"] == "Normal-iWB-oWB" and host["pgprot_cached"] == "Normal-iWB-oWB"
     assert any(str(h).startswith("mismatched-aliases: cacheable vs non-cacheable") for h in traced.hazards)
@@ -88,7 +88,7 @@ def test_nvgrace_resmem_is_write_combining_with_an_ioremap_wc_host_alias():
     traced = trace(kernel=v("6.9"), region="device-reserved-memory", guest_call="ioremap_wc", fwb=False)
     assert "VM_ALLOW_ANY_UNCACHED" in traced.vma_flags
     assert {a.how for a in traced.aliases} >= {"ioremap_wc", "pgprot_writecombine"}
-    assert traced.effective["memory_type"] == "Normal-iNC-oNC"
+    assert traced.effective.memory_type == "Normal-iNC-oNC"
 
 
 # -- 6.16 / 6.17: cacheable PFNMAP, gated on FWB and DIC ---------------------------------------------
@@ -96,9 +96,9 @@ def test_nvgrace_resmem_is_write_combining_with_an_ioremap_wc_host_alias():
 def test_6_16_to_6_17_coherent_memory_becomes_cacheable():
     old = trace(kernel=v("6.16"), region="coherent-device-memory", guest_call="ioremap_cache", fwb=True)
     new = trace(kernel=v("6.17"), region="coherent-device-memory", guest_call="ioremap_cache", fwb=True)
-    assert old.effective["memory_type"] == "Device-nGnRE"
-    assert new.stage2["memattr"] == "0b0110" and new.effective["memory_type"] == "Normal-iWB-oWB"
-    assert new.effective["executable"] is True  # the CACHE_DIC branch adds KVM_PGTABLE_PROT_X
+    assert old.effective.memory_type == "Device-nGnRE"
+    assert new.stage2.memattr == 0b0110 and new.effective.memory_type == "Normal-iWB-oWB"
+    assert new.effective.executable is True  # the CACHE_DIC branch adds KVM_PGTABLE_PROT_X
 
 
 @pytest.mark.parametrize("fwb,dic,missing", [(True, True, None), (True, False, "CTR_EL0.DIC"),
@@ -107,11 +107,11 @@ def test_6_17_fwb_by_dic(fwb, dic, missing):
     """kvm_supports_cacheable_pfnmap() is FWB && CACHE_DIC; without it the memslot is refused with -EINVAL."""
     traced = trace(kernel=v("6.17"), region="coherent-device-memory", guest_call="ioremap_cache", fwb=fwb, dic=dic)
     if missing is None:
-        assert traced.effective["memory_type"] == "Normal-iWB-oWB"
+        assert traced.effective.memory_type == "Normal-iWB-oWB"
         return
-    assert traced.effective["memory_type"] is None
-    assert traced.stage2["refused_at"] == "memslot"
-    assert f"({missing} absent)" in traced.stage2["refused"] and "-EINVAL" in traced.stage2["refused"]
+    assert traced.effective.memory_type is None
+    assert traced.stage2.refused_at == "memslot"
+    assert f"({missing} absent)" in traced.stage2.refused and "-EINVAL" in traced.stage2.refused
     assert any("-EFAULT" in step["text"] for step in traced.explanation)
 
 
@@ -149,7 +149,7 @@ def test_dma_buf_needs_proposed_and_is_normal_nc_or_wc():
                driver="vfio-pci-dmabuf-wc")
     assert uc.vma_pgprot == "pgprot_noncached" and wc.vma_pgprot == "pgprot_writecombine"
     assert "VM_ALLOW_ANY_UNCACHED" in uc.vma_flags and "VM_ALLOW_ANY_UNCACHED" in wc.vma_flags
-    assert uc.effective["memory_type"] == wc.effective["memory_type"] == "Normal-iNC-oNC"
+    assert uc.effective.memory_type == wc.effective.memory_type == "Normal-iNC-oNC"
 
 
 # -- every fact carries a citation and a status ------------------------------------------------------

@@ -47,8 +47,8 @@ class RegionResult:
         return {
             "region": self.subject.region.to_json(),
             "guest": self.subject.guest_call,
-            "stage2": self.subject.stage2,
-            "effective": self.subject.effective,
+            "stage2": self.subject.stage2.to_json(),
+            "effective": self.subject.effective.to_json(),
             "aliases": [alias.to_json() for alias in self.subject.aliases],
             "findings": [finding.to_json() for finding in self.findings],
         }
@@ -133,14 +133,14 @@ def merge_unknown_fwb(without: AuditResult, with_fwb: AuditResult) -> AuditResul
     regions = []
     notes = []
     for off, on in zip(without.regions, with_fwb.regions):
-        type_off = off.subject.effective.get("memory_type") or "refused"
-        type_on = on.subject.effective.get("memory_type") or "refused"
+        type_off = off.subject.effective.memory_type or "refused"
+        type_on = on.subject.effective.memory_type or "refused"
         findings = list(off.findings)
         seen = {(f.rule, f.message) for f in findings}
         findings += [f for f in on.findings if (f.rule, f.message) not in seen]
-        effective = dict(off.subject.effective)
+        effective = off.subject.effective
         if type_off != type_on:
-            effective["depends_on_fwb"] = {"without": type_off, "with": type_on}
+            effective = replace(effective, depends_on_fwb=(type_off, type_on))
             notes.append(f"{off.subject.region.name}: the guest gets {type_off} without FEAT_S2FWB and {type_on} "
                          f"with it; FEAT_S2FWB is unknown (pass --fwb/--no-fwb)")
         subject = replace(off.subject, effective=effective)

@@ -67,11 +67,11 @@ def render_text(result: AuditResult, *, width: int = 120) -> str:
         host, vmm = aliases.get("host kernel", "-"), aliases.get("VMM", "-")
         span = (f"{subject.region.start:#x}\n{subject.region.end:#x}" if narrow else
                 f"{subject.region.start:#x}-{subject.region.end:#x}")
-        effective = str(subject.effective.get("memory_type") or "refused")
-        depends = subject.effective.get("depends_on_fwb")
+        effective = subject.effective.memory_type or "refused"
+        depends = subject.effective.depends_on_fwb
         if depends:
-            effective = f"{depends['without']} (no FWB) / {depends['with']} (FWB)"
-        stage2 = str(subject.stage2.get("memory_type") or "refused")
+            effective = f"{depends[0]} (no FWB) / {depends[1]} (FWB)"
+        stage2 = subject.stage2.memory_type or "refused"
         if narrow:
             table.add_row(f"{subject.region.name}\n{subject.region.kind}\n{subject.guest_call}", span,
                           f"{host}\n{vmm}", stage2, effective)
@@ -197,11 +197,12 @@ def _chain_svg(region: RegionResult) -> str:
         from memattr.arch.mair import decode_mair_attr
 
         s1_type = getattr(decode_mair_attr(int(s1_byte, 16), frozenset({"XS", "MTE2"})), "short_name", None)
-    prot = str(subject.stage2.get("prot") or "refused").replace("KVM_PGTABLE_", "")
+    prot = (subject.stage2.prot or "refused").replace("KVM_PGTABLE_", "")
+    memattr = f"{subject.stage2.memattr:#06b}" if subject.stage2.memattr is not None else ""
     guest_boxes = [
         ("guest stage 1", f"{subject.guest_call}" + (f", MAIR {s1_byte}" if s1_byte else ""), s1_type),
-        ("KVM stage 2", f"{prot} {subject.stage2.get('memattr') or ''}".strip(), subject.stage2.get("memory_type")),
-        ("guest gets", "", subject.effective.get("memory_type")),
+        ("KVM stage 2", f"{prot} {memattr}".strip(), subject.stage2.memory_type),
+        ("guest gets", "", subject.effective.memory_type),
     ]
     box_w, line_h, gap, pad = 220, 16, 30, 8
     page_w = 190

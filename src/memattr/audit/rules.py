@@ -99,7 +99,7 @@ def _guest_faults(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
     # memory type (write-combining, cacheable) may use memcpy/memset and atomics on it.
     guest = subject.guest_type
     if isinstance(subject.guest_memtype, Device) and subject.guest_call in MEMORY_LIKE_CALLS:
-        faults = subject.effective.get("faults", {})
+        faults = dict(subject.effective.faults)
         yield (f"guest code written for memory will fault on {guest}: unaligned accesses "
                f"({faults.get('unaligned_access', '?')}), DC ZVA ({faults.get('dc_zva', '?')}), "
                f"exclusives/atomics (system-defined)",
@@ -107,8 +107,8 @@ def _guest_faults(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
 
 
 def _executable(subject: Subject) -> Iterator[tuple[str, tuple[str, ...]]]:
-    if subject.stage2.get("executable") and not subject.region.system_ram:
-        yield "stage 2 grants execute permission on device memory", (f"stage 2 {subject.stage2.get('prot')}",)
+    if subject.stage2.executable and not subject.region.system_ram:
+        yield "stage 2 grants execute permission on device memory", (f"stage 2 {subject.stage2.prot}",)
     for observed in subject.observations:
         if observed.get("device") and observed.get("executable"):
             yield (f"the running kernel maps this region as {observed['memory_type']} without execute-never",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memattr.arch.memtypes import MemoryType
-from memattr.linux.chain import Alias, Hazard
+from memattr.linux.chain import Alias, Hazard, Outcome, Stage2Entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +56,8 @@ class Subject:
     region: AuditRegion
     guest_call: str
     fwb: bool
-    stage2: dict[str, Any]  # the trace's stage-2 outcome, as the renderers show it
-    effective: dict[str, Any]
+    stage2: Stage2Entry  # what KVM installs at stage 2 (memattr.linux.chain)
+    effective: Outcome  # what the guest's accesses get
     aliases: tuple[Alias, ...]
     hazards: tuple[Hazard, ...]
     explanation: tuple[dict[str, str], ...] = ()
@@ -73,7 +73,7 @@ class Subject:
 
     @property
     def refused(self) -> str | None:
-        return self.effective.get("refused")
+        return self.effective.refused
 
     @property
     def host_alias_type(self) -> str | None:

@@ -55,7 +55,7 @@ def trace_cmd(kernel_text: str | None, policy_name: str | None, region: str, gue
 
 def print_trace(result: Trace) -> None:
     out = console()
-    effective = result.effective.get("memory_type") or f"refused ({result.effective.get('refused')})"
+    effective = result.effective.memory_type or f"refused ({result.effective.refused})"
     tree = Tree(f"[bold]{result.region.title}[/bold], guest {result.guest_call}, kernel {result.kernel}, "
                 f"policy {result.policy.name}, FWB {'on' if result.fwb else 'off'}, DIC {'on' if result.dic else 'off'}"
                 f" -> [bold]{effective}[/bold]")
@@ -160,8 +160,8 @@ def compare_matrix(regions: tuple[str, ...], kernel: KernelVersion, fwb: bool, d
                     continue
                 cells.append({
                     "policy": policy,
-                    "memory_type": cell.effective.get("memory_type"),
-                    "stage2": cell.stage2.get("memory_type"),
+                    "memory_type": cell.effective.memory_type,
+                    "stage2": cell.stage2.memory_type,
                     "hazards": [str(hazard) for hazard in cell.hazards],
                     "trace": f"memattr trace --policy {policy} --kernel {kernel} --region {region} --guest {guest} "
                              f"--{'fwb' if fwb else 'no-fwb'} --{'dic' if dic else 'no-dic'}"

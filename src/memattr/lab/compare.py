@@ -72,8 +72,8 @@ def compare(observed: Observed, *, kernel: KernelVersion, region: str, guest_cal
                         f"VA {observed.vmm.address:#x} level {observed.vmm.level} {observed.vmm.descriptor:#018x} "
                         f"AttrIndx {leaf.attr_index}"))
     s2_leaf = observed.stage2.leaf
-    predicted_s2 = traced.stage2.get("memattr") or "refused"
-    rows.append(Row(label, f"stage 2 MemAttr (FWB={int(fwb)})", f"{predicted_s2} {traced.stage2.get('memory_type')}",
+    predicted_s2 = traced.stage2.to_json()["memattr"] or "refused"
+    rows.append(Row(label, f"stage 2 MemAttr (FWB={int(fwb)})", f"{predicted_s2} {traced.stage2.memory_type}",
                     f"{s2_leaf.memattr:#06b} {stage2_memory_type(s2_leaf.memattr, fwb)}",
                     f"IPA {observed.stage2.address:#x} level {observed.stage2.level} {observed.stage2.descriptor:#018x}"))
     index, byte, _ = mt_memtype(kernel, mapping_call(guest_call, kernel).mt)
@@ -88,7 +88,7 @@ def compare(observed: Observed, *, kernel: KernelVersion, region: str, guest_cal
                         f"VA {observed.guest.address:#x} level {observed.guest.level} {observed.guest.descriptor:#018x} "
                         f"AttrIndx {leaf.attr_index}"))
     effective = combine(guest_byte, s2_leaf.memattr, controls=Controls(fwb=fwb))
-    rows.append(Row(label, "guest accesses (effective)", str(traced.effective.get("memory_type")),
+    rows.append(Row(label, "guest accesses (effective)", str(traced.effective.memory_type),
                     effective.memory_type, "memattr.arch.combine of the two observed entries"))
     return rows
 

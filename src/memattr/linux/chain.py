@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from memattr.arch.combine import Controls, combine
-from memattr.arch.memtypes import MemoryType, Normal
+from memattr.arch.combine import Controls, attributes_json, combine
+from memattr.arch.memtypes import MemoryAttributes, MemoryType, Normal
 from memattr.arch.properties import properties_of
 from memattr.errors import MemattrError, find_named
 from memattr.linux.kvm import S2_SHAREABILITY, Fault, Policy, policy_for_version, policy_named, stage2_fault_path
@@ -212,6 +212,57 @@ class Hazard:
 
 
 @dataclass(frozen=True, slots=True)
+class Stage2Entry:
+    """What KVM's stage-2 fault handler installs for the region, or why it refuses to map it."""
+
+    prot: str | None = None
+    memattr: int | None = None  # the stage-2 descriptor's MemAttr field
+    meaning: str | None = None  # the MemAttr value decoded (memattr.arch.stage2)
+    memory_type: str | None = None  # the stage-2 value's own memory type (stage2_memory_type)
+    executable: bool = False
+    shareability: str | None = None
+    refused: str | None = None
+    refused_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.memattr is None:
+            return {"prot": None, "memattr": None, "memory_type": None, "refused": self.refused,
+                    "refused_at": self.refused_at}
+        return {"prot": self.prot, "memattr": f"{self.memattr:#06b}", "meaning": self.meaning,
+                "memory_type": self.memory_type, "executable": self.executable, "shareability": self.shareability}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the guest's accesses get: the stage-1 + stage-2 combination's result with the properties that
+    matter to a driver, or KVM's refusal.  ``depends_on_fwb`` holds (without, with) when FEAT_S2FWB is unknown and
+    the two differ (set by the audit)."""
+
+    attributes: MemoryAttributes | None = None  # the combination's result (Linux's inputs are all allocated)
+    refused: str | None = None
+    executable: bool = False
+    faults: tuple[tuple[str, str], ...] = ()  # memattr.arch.properties values a guest's code can trip on
+    speculative_reads: str | None = None
+    depends_on_fwb: tuple[str, str] | None = None
+
+    @property
+    def memory_type(self) -> str | None:
+        return self.attributes.short_name if self.attributes is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.attributes is None:
+            data: dict[str, Any] = {"memory_type": None, "refused": self.refused}
+        else:
+            data = attributes_json(self.attributes)
+            data["executable"] = self.executable
+            data["faults"] = dict(self.faults)
+            data["speculative_reads"] = self.speculative_reads
+        if self.depends_on_fwb is not None:
+            data["depends_on_fwb"] = {"without": self.depends_on_fwb[0], "with": self.depends_on_fwb[1]}
+        return data
+
+
+@dataclass(frozen=True, slots=True)
 class Trace:
     kernel: KernelVersion
     policy: Policy
@@ -221,8 +272,8 @@ class Trace:
     dic: bool
     vma_flags: tuple[str, ...]
     vma_pgprot: str
-    stage2: dict[str, Any]
-    effective: dict[str, Any]
+    stage2: Stage2Entry
+    effective: Outcome
     aliases: tuple[Alias, ...]
     explanation: tuple[dict[str, str], ...]
     hazards: tuple[Hazard, ...]
@@ -238,8 +289,8 @@ class Trace:
             "fwb": self.fwb,
             "dic": self.dic,
             "vma": {"pgprot": self.vma_pgprot, "flags": list(self.vma_flags)},
-            "stage2": self.stage2,
-            "effective": self.effective,
+            "stage2": self.stage2.to_json(),
+            "effective": self.effective.to_json(),
             "aliases": [alias.to_json() for alias in self.aliases],
             "hazards": [str(hazard) for hazard in self.hazards],
             "explanation": list(self.explanation),
@@ -342,28 +393,27 @@ def trace(
     hazards: list[Hazard] = []
     memtype: MemoryType | None = None
     if decision.refused:
-        stage2 = {"prot": None, "memattr": None, "memory_type": None, "refused": decision.refused,
-                  "refused_at": decision.refused_at}
-        effective = {"memory_type": None, "refused": decision.refused}
+        stage2 = Stage2Entry(refused=decision.refused, refused_at=decision.refused_at)
+        effective = Outcome(refused=decision.refused)
         hazards.append(Hazard("refused", decision.refused))
     else:
         assert decision.memattr is not None
         from memattr.arch.stage2 import decode_s2_memattr
 
-        s2_meaning = decode_s2_memattr(decision.memattr, fwb=fwb).describe()
-        stage2 = {"prot": decision.prot, "memattr": f"{decision.memattr:#06b}", "meaning": s2_meaning,
-                  "memory_type": stage2_memory_type(decision.memattr, fwb), "executable": decision.executable,
-                  "shareability": S2_SHAREABILITY}
+        stage2 = Stage2Entry(prot=decision.prot, memattr=decision.memattr,
+                             meaning=decode_s2_memattr(decision.memattr, fwb=fwb).describe(),
+                             memory_type=stage2_memory_type(decision.memattr, fwb), executable=decision.executable,
+                             shareability=S2_SHAREABILITY)
         result = combine(s1_byte, decision.memattr, controls=Controls(fwb=fwb))
         for step in result.explanation:
             explain(step.rule, step.source, step.text + (f" -> {step.result}" if step.result else ""))
-        effective = result.to_json()
-        effective.pop("explanation", None)
         memtype = result.result.memtype  # type: ignore[union-attr]
         props = properties_of(memtype)
-        effective["executable"] = decision.executable
-        effective["faults"] = {key: props.value(key) for key in ("unaligned_access", "exclusives", "atomics", "dc_zva")}
-        effective["speculative_reads"] = props.value("speculative_data_reads")
+        assert isinstance(result.result, MemoryAttributes), "Linux's MAIR bytes and stage-2 values are allocated"
+        effective = Outcome(result.result, executable=decision.executable,
+                            faults=tuple((key, props.value(key))
+                                         for key in ("unaligned_access", "exclusives", "atomics", "dc_zva")),
+                            speculative_reads=props.value("speculative_data_reads"))
         aliases.append(Alias("guest", f"{guest_call} (stage 1 {s1_byte:#04x}) + stage 2 {decision.memattr:#06b}",
                              memtype.short_name, memtype, "memattr.arch.combine"))
         hazards += _hazards(kind, memtype, aliases, guest_call)
