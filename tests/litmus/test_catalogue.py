@@ -108,7 +108,27 @@ def test_cli_explain_dot(capsys, tmp_path):
     assert main(["litmus", "--explain", str(ROOT / "litmus/device/RESET+nc+dsb.litmus")]) == 0
     dot = capsys.readouterr().out
     assert dot.startswith('digraph "RESET+nc+dsb"') and "rf" in dot and "fr" in dot
-    assert main(["litmus", "--explain", str(ROOT / "litmus/classic/MP+dmb.sys.litmus")]) == 2
+    assert "x: Normal-iNC-oNC @ bar0" in dot and "exists (1:X0=1" in dot and "why allowed:" in dot
+    # threads side by side: the k-th events of P0 and P1 share a rank
+    assert "{ rank=same; e2; e" in dot
+
+
+def test_cli_explain_forbidden_draws_the_closest_candidate_and_its_cycle(capsys):
+    assert main(["litmus", "--explain", str(ROOT / "litmus/classic/MP+dmb.sys.litmus")]) == 0
+    dot = capsys.readouterr().out
+    assert "Forbidden: the closest candidate that satisfies the condition breaks external" in dot
+    assert "cycle c: W x=1 -> e: W y=1 -> f: R y=1 -> h: R x=0" in dot
+    assert 'label="bob"' in dot and dot.count("penwidth=3") == 2  # rf and fr of the cycle; bob drawn in purple
+    assert main(["litmus", "--explain", str(ROOT / "litmus/device/RESET+ngnrne+dsb.litmus")]) == 0
+    dot = capsys.readouterr().out
+    assert "breaks endpoint" in dot and 'label="arrives-before", constraint=false, penwidth=3' in dot
+    assert "assuming: peripheral, xs, outer-shareable, nE-ack" in dot
+
+
+def test_cli_explain_with_no_candidate_at_all_is_bad_input(tmp_path):
+    test = tmp_path / "t.litmus"
+    test.write_text("AArch64 T\n{ 0:X1=x; }\n P0 ;\n MOV W0,#1 ;\nexists (0:X0=2)\n")
+    assert main(["litmus", "--explain", str(test)]) == 2
 
 
 def test_herd_output_shape():

@@ -18,11 +18,11 @@ from memattr.cli import app
 from memattr.cli.common import PathArg, console, emit_json
 from memattr.errors import MemattrError
 from memattr.inputs import read_text
-from memattr.litmus.dot import to_dot
+from memattr.litmus.dot import caption_for, to_dot
 from memattr.litmus.parser import parse_file
 from memattr.litmus.limits import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Budget
-from memattr.litmus.model import ASSUMPTIONS
-from memattr.litmus.run import KINDS, Result, run_test
+from memattr.litmus.model import ASSUMPTIONS, AXIOMS
+from memattr.litmus.run import KINDS, Result, closest_candidate, run_test
 from memattr.output import write_atomic
 
 
@@ -58,11 +58,18 @@ def read_kinds(path: str) -> dict[str, str]:
 
 @app.command("litmus")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="one JSON object per test")
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON: {tests: [{name, status (ok|unknown|unsupported), reason, kind, observation, validated, "
+                   "condition, states: [{REGISTER-or-LOCATION: value, satisfies}], witnesses: {positive, negative}, "
+                   "executions, unconstrained: [why allowed], warnings, assumptions: [{name, text}], time_s, "
+                   "expected and match with --kinds}], mismatches: [names]}")
 @click.option("--kinds", "kinds_file", type=PathArg(exists=True, dir_okay=False),
               help="expected kinds (herdtools7 kinds.txt); exit 1 on any mismatch")
 @click.option("--herd", "herd_format", is_flag=True, help="print herd7-style result blocks")
-@click.option("--explain", is_flag=True, help="draw one witnessing execution (Graphviz dot; SVG with -o x.svg)")
+@click.option("--explain", is_flag=True,
+              help="draw one execution (Graphviz dot; SVG with -o x.svg), threads side by side with the memory "
+                   "types and the condition: for an Allowed test a witness and what does not order it, for a "
+                   "Forbidden one the closest candidate and the axiom and cycle that rule it out")
 @click.option("-o", "--output", type=PathArg(dir_okay=False), help="with --explain: write the dot or SVG here")
 @click.option("--timeout", type=click.FloatRange(0.01, 86400), default=DEFAULT_TIMEOUT, show_default=True,
               help="seconds per test; a test that runs out is reported Unknown")
@@ -204,10 +211,28 @@ def _explain(files: list[Path], output: str | None, budget: Budget) -> int:
     if result.status != "ok":
         click.echo(f"memattr: {result.name}: Unknown: {result.reason}", err=True)
         return 3
-    if result.witness is None:
-        raise MemattrError(f"{test.name}: no execution satisfies the condition ({result.kind}); nothing to draw",
-                           source=str(files[0]))
-    dot = to_dot(test.name, result.witness[1])
+    memtypes = {loc: (test.attrs[loc].memtype, test.attrs[loc].peripheral) if loc in test.attrs
+                else ("Normal-iWB-oWB", None) for loc in test.memory_locations}
+    caption = caption_for(memtypes, result.condition)
+    if result.assumptions:
+        caption.append("assuming: " + ", ".join(result.assumptions))
+    if result.witness is not None:
+        caption.append(f"{result.kind}: an execution the model allows that satisfies the condition")
+        caption += [f"why allowed: {reason}" for reason in result.reasons]
+        dot = to_dot(test.name, result.witness[1], caption=caption)
+    else:
+        closest = closest_candidate(test, Budget(timeout=budget.timeout, max_steps=budget.max_steps))
+        if closest is None:
+            raise MemattrError(f"{test.name}: no candidate execution satisfies the condition ({result.kind}), not "
+                               "even one the model forbids; nothing to draw", source=str(files[0]))
+        events = closest.execution.events
+        caption.append(f"{result.kind}: the closest candidate that satisfies the condition breaks "
+                       + ", ".join(name for name, _ in closest.broken))
+        for name, cycle in closest.broken:
+            axiom = next(a for a in AXIOMS if a.name == name)
+            steps = " -> ".join(f"{chr(97 + n % 26)}: {events[n].label()}" for n in cycle)
+            caption.append(f"{axiom.source}: cycle {steps}" + (" -> back" if len(cycle) > 2 else ""))
+        dot = to_dot(test.name, closest.relations, caption=caption, cycle=closest.broken[0][1])
     if output and output.endswith(".svg"):
         if not shutil.which("dot"):
             raise MemattrError("Graphviz 'dot' is not installed", expected="apt-get install graphviz, or -o FILE.dot")

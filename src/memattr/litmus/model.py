@@ -395,6 +395,64 @@ AXIOMS: tuple[Axiom, ...] = (
 )
 
 
+def find_cycle(rel: Rel) -> list[int]:
+    """A shortest cycle of ``rel`` as its nodes in order (empty when acyclic)."""
+    succ: dict[int, list[int]] = {}
+    for a, b in rel:
+        succ.setdefault(a, []).append(b)
+    best: list[int] = []
+    for start in sorted(succ):
+        parent = {start: -1}
+        queue = [start]
+        found = None
+        while queue and found is None:
+            nxt = []
+            for node in queue:
+                for child in sorted(succ.get(node, ())):
+                    if child == start:
+                        found = node
+                        break
+                    if child not in parent:
+                        parent[child] = node
+                        nxt.append(child)
+                if found is not None:
+                    break
+            queue = nxt
+        if found is None:
+            continue
+        path = [found]
+        while path[-1] != start:
+            path.append(parent[path[-1]])
+        path.reverse()
+        if not best or len(path) < len(best):
+            best = path
+    return best
+
+
+# The relation each axiom requires to be acyclic (the atomicity axiom is an emptiness check).
+AXIOM_RELATIONS: dict[str, Callable[["Relations"], Rel]] = {
+    "internal": lambda r: union(r["po-loc"], r["fr"], r["co"], r["rf"]),
+    "external": lambda r: r["ob"],
+    "endpoint": lambda r: r["endpoint"],
+}
+
+
+def violations(x: Execution, assume: frozenset[str] = CHECKED) -> tuple[Relations, list[tuple[str, list[int]]]]:
+    """Every axiom an execution breaks, each with a shortest cycle (for atomicity, the read and write of
+    the rmw pair that another write comes between)."""
+    relations = Relations(x, assume)
+    broken = []
+    for axiom in AXIOMS:
+        if axiom.holds(relations):
+            continue
+        if axiom.name == "atomic":
+            pair = sorted(relations["rmw"] & seq(relations["fre"], relations["coe"]))[0]
+            broken.append((axiom.name, list(pair)))
+        else:
+            broken.append((axiom.name, find_cycle(AXIOM_RELATIONS[axiom.name](relations))))
+    return relations, broken
+
+
 def check(x: Execution, assume: frozenset[str] = CHECKED) -> tuple[bool, Relations, str | None]:
     relations = Relations(x, assume)
     for axiom in AXIOMS:

@@ -236,6 +236,39 @@ def _assumptions(test: LitmusTest, result: Result, extra: dict[str, list[int]]) 
     return tuple(names)
 
 
+@dataclass
+class Closest:
+    """Why a test's condition is never observed: the candidate execution that satisfies the condition and
+    breaks the fewest axioms (then the shortest cycle), each broken axiom with its cycle."""
+
+    execution: Execution
+    relations: Relations
+    broken: list[tuple[str, list[int]]]
+
+
+def closest_candidate(test: LitmusTest, budget: Budget | None = None) -> Closest | None:
+    """For a test whose condition no allowed execution satisfies: the closest forbidden candidate."""
+    from memattr.litmus.model import violations
+
+    paths, _ = thread_paths(test)
+    locations = test.memory_locations
+    memtype = {loc: (test.attrs[loc].memtype if loc in test.attrs else "Normal-iWB-oWB") for loc in locations}
+    peripheral = {loc: (test.attrs[loc].peripheral if loc in test.attrs else None) for loc in locations}
+    best: Closest | None = None
+    with limited(budget or Budget()):
+        for combo in itertools.product(*paths):
+            for execution in _executions(test, combo, locations, memtype, peripheral):
+                if not _eval(test.condition.prop, _final_values(test, combo, execution), test.reg_widths):
+                    continue
+                relations, broken = violations(execution)
+                if not broken:
+                    continue
+                key = (len(broken), sum(len(cycle) for _, cycle in broken))
+                if best is None or key < (len(best.broken), sum(len(c) for _, c in best.broken)):
+                    best = Closest(execution, relations, broken)
+    return best
+
+
 def _show_reg(name: str) -> str:
     return name
 
