@@ -59,6 +59,7 @@ class Execution:
     memtype: dict[str, str]  # location -> canonical memory type
     peripheral: dict[str, str | None]
     devices: frozenset[int]
+    tr: Rel = frozenset()  # (translation table read, the access it translates), for tests with PTE(x)
 
 
 # --- relation algebra --------------------------------------------------------------------------
@@ -359,9 +360,18 @@ def _complete_is_arrival(r: Relations, e: int) -> bool:
 
 
 def _used_old_translation(r: Relations, e: int, tlbi: int) -> bool:
-    """Whether access ``e`` used a translation that TLBI ``tlbi`` invalidates.  The tests carry no translation
-    table, so this is the assumption "old-translation" (docs/litmus.md)."""
-    return "old-translation" in r.assume
+    """Whether access ``e`` used a translation that TLBI ``tlbi`` invalidates: its translation table read
+    read an entry that a write program-order before the TLBI (on the TLBI's PE) overwrote, i.e. the read is
+    from-read before that write.  A test without PTE(x) for the location does not say: that is the
+    assumption "old-translation" (docs/litmus.md)."""
+    reads = [d for d, access in r.x.tr if access == e]
+    if not reads:
+        return "old-translation" in r.assume
+    events = r.x.events
+    entry = events[reads[0]].loc
+    overwritten = [w for w in range(len(events))
+                   if events[w].kind == "W" and events[w].loc == entry and (w, tlbi) in r["po"]]
+    return any((reads[0], w) in r["fr"] for w in overwritten)
 
 
 def _tlbi_dsb(r: Relations) -> list[tuple[int, list[int]]]:

@@ -6,6 +6,7 @@ Errors are :class:`MemattrError` with the file and line, and what was expected t
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 
 from memattr.arch.memtypes import CANONICAL_NAMES, parse_memory_type
@@ -205,6 +206,8 @@ def _parse_init(text: str, first_line: int, src: _Source
             continue
         words = left.split()
         declared = _TYPES.get(words[0]) if len(words) == 2 else None  # "uint8_t x", "int64_t 0:X2"
+        if len(words) == 2 and words[0] == "pteval_t":  # a translation table descriptor: 64 bits
+            declared = (64, False)
         if len(words) == 2 and declared is None and words[0] not in _UNSIZED:
             raise src.error(line, f"bad initial-state entry {item[:40]!r}",
                             f"'T:Xn=value', 'x=value' or 'TYPE x' with TYPE one of {', '.join(sorted(_TYPES))}")
@@ -225,13 +228,22 @@ def _parse_init(text: str, first_line: int, src: _Source
                     32 if words[0] == "int" else 64)
         else:
             location = left.strip("[]")
-            if not _IDENT.match(location):
+            pte = _PTE.match(location)
+            if pte:
+                location = pte_location(pte.group(1))
+            elif not _IDENT.match(location):
                 raise src.error(line, f"bad location name {left!r}", "an identifier")
             value = _value(right, line, src)
             if isinstance(value, str):
                 raise src.error(line, f"location {location} initialised with a location", "an integer")
             if "=" in item or location not in mem:
                 mem[location] = _typed(value, declared)  # type: ignore[assignment]
+    # Every entry a test names maps its location, validly by default, as herd7's initial page tables do.
+    for value in [*regs.values(), *list(mem)]:
+        pte = _PTE.match(value) if isinstance(value, str) else None
+        if pte:
+            mem.setdefault(value, descriptor(pte.group(1)))
+            mem.setdefault(pte.group(1), 0)
     for key, (name, index, at) in cell_addresses.items():
         if name not in arrays or index >= arrays[name][1]:
             raise src.error(at, f"{name}[{index}] is not an element of a declared array", "TYPE name[N] before")
@@ -264,7 +276,58 @@ def _value(text: str, line: int, src: _Source) -> int | str:
     text = text.strip()
     if _IDENT.match(text):
         return text
+    pte = _PTE.match(text)
+    if pte:  # the address of x's translation table entry, herd7's PTE(x)
+        return pte_location(pte.group(1))
+    if text.startswith("(") and text.endswith(")"):
+        return _descriptor(text, line, src)
     return _number(text, line, src, "an integer or a location name")
+
+
+# herd7's VMSA syntax: PTE(x) is the address of the (last-level) translation table entry that maps x, and a
+# descriptor value is written "(oa:PA(x), valid:0)".  memattr keeps a descriptor as a 64-bit stage-1
+# descriptor (DDI0487 D8.3): valid bit 0, AF bit 10, the output address's page number from bit 12 (a
+# stable number per location), AP[1] (el0) bit 6, AP[2] (db: not dirty, read-only) bit 7, DBM bit 51.
+_PTE = re.compile(r"^PTE\(\s*([A-Za-z_]\w*)\s*\)$")
+_DESCRIPTOR_BITS = {"valid": 0, "el0": 6, "db": 7, "af": 10, "dbm": 51}
+_DESCRIPTOR_DEFAULTS = {"valid": 1, "af": 1, "db": 1, "el0": 1, "dbm": 0}
+
+
+def pte_location(name: str) -> str:
+    return f"PTE({name})"
+
+
+def descriptor(oa: str, **fields: int) -> int:
+    """The descriptor herd7 writes ``(oa:PA(oa), field:value, ...)``; unnamed fields take herd7's defaults."""
+    value = (zlib.crc32(oa.encode()) & 0xFFFFF) + 1 << 12
+    for name, bit in _DESCRIPTOR_BITS.items():
+        if fields.get(name, _DESCRIPTOR_DEFAULTS[name]):
+            value |= 1 << bit
+    return value
+
+
+def descriptor_valid(value: int) -> bool:
+    return bool(value & 1)
+
+
+def _descriptor(text: str, line: int, src: _Source) -> int:
+    fields: dict[str, int] = {}
+    oa = None
+    for part in (p.strip() for p in text[1:-1].split(",")):
+        name, _, value = (x.strip() for x in part.partition(":"))
+        if name == "oa":
+            match = re.fullmatch(r"PA\(\s*([A-Za-z_]\w*)\s*\)", value)
+            if not match:
+                raise src.error(line, f"bad output address {value[:30]!r}", "oa:PA(x)")
+            oa = match.group(1)
+        elif name in _DESCRIPTOR_BITS and value in ("0", "1"):
+            fields[name] = int(value)
+        else:
+            raise src.error(line, f"bad descriptor field {part[:30]!r}",
+                            "oa:PA(x) and " + ", ".join(f"{f}:0|1" for f in _DESCRIPTOR_BITS))
+    if oa is None:
+        raise src.error(line, f"descriptor {text[:40]!r} without an output address", "oa:PA(x)")
+    return descriptor(oa, **fields)
 
 
 def _number(text: str, line: int, src: _Source, what: str, bad: str = "bad value") -> int:
@@ -511,12 +574,24 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
         raise src.error(line, f"unexpected {word[:30]!r} where the condition starts", "exists, ~exists or forall")
     quantifier = re.sub(r"\s", "", match.group(1))
     # herd7 reads "0: X3 = 0" as "0:X3=0".
-    tokens = _tokens(re.sub(r"\s*=\s*", "=", _THREAD_SPACE.sub(r"\1:", match.group(2))), line, src)
+    rest = _FAULT.sub(lambda m: f" {m.group(1)}:fault@{m.group(2)} ", match.group(2))
+    rest = _PTE_ATOM.sub(lambda m: f" PTE@{m.group(1)}={_descriptor(m.group(2), line, src)} ", rest)
+    tokens = _tokens(re.sub(r"\s*=\s*", "=", _THREAD_SPACE.sub(r"\1:", rest)), line, src)
     position = [0]
     prop = _prop_or(tokens, position, line, src)
     if position[0] != len(tokens):
         raise src.error(line, f"unexpected {tokens[position[0]]!r} in the condition", "/\\, \\/ or the end")
     return Condition(quantifier, prop)
+
+
+# herd7's fault(P0,x) / fault(P0:L0,x): thread 0's access to x took a translation fault.
+_FAULT = re.compile(r"\bfault\(\s*P(\d+)(?::\w+)?\s*,\s*([A-Za-z_]\w*)\s*\)")
+_PTE_ATOM = re.compile(r"\[\s*PTE\(\s*([A-Za-z_]\w*)\s*\)\s*\]\s*=\s*(\([^()]*(?:\([^()]*\)[^()]*)*\))")
+
+
+def fault_name(location: str) -> str:
+    """The final-state name of "this thread's access to ``location`` faulted" (1 when it did)."""
+    return f"fault({location})"
 
 
 def _tokens(text: str, line: int, src: _Source) -> list[str]:
@@ -567,6 +642,9 @@ def _prop_unary(tokens: list[str], pos: list[int], line: int, src: _Source) -> P
 
 
 def _parse_atom(text: str, line: int, src: _Source) -> Atom:
+    fault = re.fullmatch(r"(\d+):fault@([A-Za-z_]\w*)", text)
+    if fault:
+        return Atom(_thread(fault.group(1), line, src), fault_name(fault.group(2)), 1)
     if "=" not in text:
         if ":" in text:  # "locations [1:X0;]"
             thread, reg = text.split(":", 1)
@@ -581,6 +659,8 @@ def _parse_atom(text: str, line: int, src: _Source) -> Atom:
     value = _value(right, line, src)
     if isinstance(value, int):
         value &= _MASK64  # a register or location holds a 64-bit pattern: -1 is 0xffffffffffffffff
+    if left.startswith("PTE@"):
+        return Atom(None, pte_location(left[4:]), value)
     if ":" in left:
         thread, reg = left.split(":", 1)
         if not _ascii_digits(thread):

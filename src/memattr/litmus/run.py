@@ -11,6 +11,7 @@ from memattr.errors import MemattrError
 from memattr.litmus.limits import Budget, LimitReached, limited, tick
 from memattr.litmus.ast import And, Atom, Const, LitmusTest, Not, Or, Prop
 from memattr.litmus.model import ASSUMPTIONS, CHECKED, NON_REORDERING, Execution, Relations, acyclic, check, union
+from memattr.litmus.parser import fault_name
 from memattr.litmus.semantics import UNROLL, Event, Path, thread_paths
 
 KINDS = ("Allowed", "Forbidden", "Required")
@@ -279,6 +280,8 @@ def _final_values(test: LitmusTest, combo: tuple[Path, ...], x: Execution) -> di
         values[(path.thread, "XZR")] = 0  # the zero register reads as zero in a condition too
         for reg, value in path.regs:
             values[(path.thread, reg)] = value
+        for loc in path.faults:
+            values[(path.thread, fault_name(loc))] = 1
     # Final memory: the co-last write of each location.
     last: dict[str, int] = {}
     for loc in test.memory_locations:
@@ -300,14 +303,18 @@ def _executions(test: LitmusTest, combo: tuple[Path, ...], locations: tuple[str,
                             instr="init"))
     offsets = []
     po: set[tuple[int, int]] = set()
+    tr: set[tuple[int, int]] = set()
     addr, data, ctrl, rmw = set(), set(), set(), set()
     for path in combo:
         base = len(events)
         offsets.append(base)
         for event in path.events:
             events.append(event)
-        ids = list(range(base, base + len(path.events)))
+        # Translation table reads are not in program order: they belong to their access ("tr" below).
+        ids = [base + n for n, event in enumerate(path.events) if not event.ttd]
         po.update((ids[i], ids[j]) for i in range(len(ids)) for j in range(i + 1, len(ids)))
+        tr.update((base + event.translation, base + n) for n, event in enumerate(path.events)
+                  if event.translation is not None)
         for rel, out in ((path.addr, addr), (path.data, data), (path.ctrl, ctrl), (path.rmw, rmw)):
             out.update((base + a, base + b) for a, b in rel)
     # Per location: every rf choice (same value) and co order, pruned by SC per location.
@@ -342,7 +349,7 @@ def _executions(test: LitmusTest, combo: tuple[Path, ...], locations: tuple[str,
         rf = union(*(c[0] for c in pick))
         co = union(*(c[1] for c in pick))
         yield Execution(events, po_frozen, rf, co, frozenset(addr), frozenset(data), frozenset(ctrl),
-                        frozenset(rmw), memtype, peripheral, test.devices)
+                        frozenset(rmw), memtype, peripheral, test.devices, frozenset(tr))
 
 
 def unconstrained(r: Relations) -> tuple[str, ...]:

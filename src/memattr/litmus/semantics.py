@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
+from memattr.litmus.parser import descriptor_valid
 from memattr.litmus.parser import AMOS, DATA_PROCESSING, FLAG_ALU, LOADS, SHIFTS, STADDS, STORE_EXCL, STORES
 
 MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
@@ -37,8 +38,12 @@ class Event:
     exclusive: bool = False
     noret: bool = False  # the read of an atomic whose result is discarded (Rt or CAS's Rs is XZR): NoRet
     instr: str = ""
+    ttd: bool = False  # an implicit read of a translation table entry (herd7's PTE(x)) for the next access
+    translation: int | None = None  # an access's translation table read (its eid), when the test has PTE(x)
 
     def label(self) -> str:
+        if self.ttd:
+            return f"T-read {self.loc}={'valid' if descriptor_valid(self.value or 0) else 'invalid'}"
         if self.kind in ("R", "W"):
             flags = "".join(flag for flag, on in (("A", self.acquire), ("Q", self.acquire_pc),
                                                   ("L", self.release), ("X", self.exclusive)) if on)
@@ -57,6 +62,7 @@ class Path:
     ctrl: frozenset[tuple[int, int]]
     rmw: frozenset[tuple[int, int]]
     regs: tuple[tuple[str, int | str], ...]  # final register values (canonical names)
+    faults: frozenset[str] = frozenset()  # locations whose access took a translation fault (ending the path)
 
 
 @dataclass
@@ -78,11 +84,15 @@ class _State:
     # Registers holding a value herd7 keeps symbolic without a read behind it (a store-exclusive's status):
     # a branch on one counts towards the unrolling bound but creates no dependency.
     symbolic: frozenset[str] = frozenset()
+    faults: frozenset[str] = frozenset()
+    translation: int | None = None  # the translation table read of the instruction at translated_pc
+    translated_pc: int = -1
 
     def copy(self) -> "_State":
         return _State(dict(self.regs), dict(self.taint), self.flags, self.flags_taint, self.ctrl_taint,
                       list(self.events), set(self.addr), set(self.data), set(self.ctrl), set(self.rmw),
-                      self.last_exclusive, self.pc, self.steps, self.jumps, self.symbolic)
+                      self.last_exclusive, self.pc, self.steps, self.jumps, self.symbolic, self.faults,
+                      self.translation, self.translated_pc)
 
 
 class ThreadRunner:
@@ -96,6 +106,10 @@ class ThreadRunner:
         self.domains = domains
         self.unroll = unroll
         self.cut: set[str] = set()  # labels where a path was cut by the unrolling bound
+        # Locations whose translation the test gives (herd7's PTE(x)): each access to one first reads the entry.
+        # A peripheral (device thread) observes at the endpoint and translates nothing.
+        self.translated = set() if thread in test.devices else {
+            loc[4:-1] for loc in test.memory_locations if loc.startswith("PTE(")}
 
     def _jump(self, state: _State, label: str, counted: bool) -> bool:
         """Branch to ``label``; False when this backward jump would pass the unrolling bound, which cuts the
@@ -195,6 +209,8 @@ class ThreadRunner:
                            source=self.test.source, line=instr.line, expected="an integer offset register")
 
     def _new_event(self, state: _State, instr: Instr, **fields: object) -> Event:
+        if state.translation is not None and fields.get("kind") in ("R", "W") and not fields.get("ttd"):
+            fields["translation"] = state.translation
         event = Event(eid=len(state.events), thread=self.thread, index=len(state.events), instr=instr.text,
                       **fields)  # type: ignore[arg-type]
         state.events.append(event)
@@ -219,15 +235,46 @@ class ThreadRunner:
             state.data.add((source, event.eid))
         return event
 
+    def _path(self, state: _State) -> Path:
+        return Path(self.thread, tuple(state.events), frozenset(state.addr), frozenset(state.data),
+                    frozenset(state.ctrl), frozenset(state.rmw), tuple(sorted(state.regs.items())), state.faults)
+
+    def _translate(self, state: _State, out: list[Path]) -> bool:
+        """Before an access to a location whose translation the test gives: read its entry (one branch per
+        value it may hold).  An invalid entry is a translation fault: the access does not happen and the
+        thread stops there (herd7's fault(P,x)).  True when the branches were run here."""
+        instr = self.code[state.pc]
+        mem = next((arg for arg in instr.args if isinstance(arg, Mem)), None)
+        if mem is None:
+            return False
+        loc, _ = self._address(state.copy(), mem, instr)
+        loc = loc.split("[")[0]
+        if loc not in self.translated:
+            return False
+        entry = f"PTE({loc})"
+        for value in self.domains[entry]:
+            branch = state.copy()
+            event = self._new_event(branch, instr, kind="R", loc=entry, value=value, ttd=True)
+            if not descriptor_valid(value):
+                branch.faults = branch.faults | {loc}
+                out.append(self._path(branch))
+                continue
+            branch.translation, branch.translated_pc = event.eid, branch.pc
+            self._run(branch, out)
+        return True
+
     # -- the interpreter ---------------------------------------------------------------------------
 
     def _run(self, state: _State, out: list[Path]) -> None:
         while True:
             tick()
             if state.pc >= len(self.code):
-                out.append(Path(self.thread, tuple(state.events), frozenset(state.addr), frozenset(state.data),
-                                frozenset(state.ctrl), frozenset(state.rmw), tuple(sorted(state.regs.items()))))
+                out.append(self._path(state))
                 return
+            if state.translated_pc != state.pc:
+                state.translation = None
+                if self.translated and self._translate(state, out):
+                    return
             state.steps += 1
             if state.steps > MAX_STEPS:
                 return  # a path that loops past the bound is dropped, as herd's unrolling does
