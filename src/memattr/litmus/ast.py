@@ -126,9 +126,10 @@ class LitmusTest:
     devices: frozenset[int] = frozenset()  # threads that are peripherals (endpoint observers)
     source: str = ""
     arrays: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (element bytes, elements)
-    # Declared register types' widths; herd7 compares a register with the condition at its type's width,
-    # "int" (32 bits) when the test does not declare one.
-    reg_widths: dict[tuple[int, str], int] = field(default_factory=dict)
+    # Declared types' widths of registers (thread, register) and locations (None, location); herd7 compares
+    # a register or location with the condition at its type's width, "int" (32 bits) when the test does not
+    # declare one.
+    reg_widths: dict[tuple[int | None, str], int] = field(default_factory=dict)
 
     @property
     def memory_locations(self) -> tuple[str, ...]:

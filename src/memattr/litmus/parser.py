@@ -6,6 +6,7 @@ Errors are :class:`MemattrError` with the file and line, and what was expected t
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 import zlib
 from pathlib import Path
 
@@ -31,8 +32,9 @@ from memattr.litmus.ast import (
 
 _COMMENT = re.compile(r"\(\*.*?\*\)", re.S)
 _MEMATTR = re.compile(r"\(\*\s*memattr:(.*?)\*\)", re.S)
-_REG = re.compile(r"^(?P<kind>[XW])(?P<num>\d+|ZR)$", re.I)
-_LABEL = re.compile(r"^(?P<label>[A-Za-z_][A-Za-z0-9_]*):\s*(?P<rest>.*)$")
+_REG = re.compile(r"^(?P<kind>[XW])(?P<num>\d+|ZR)$|^(?P<sp>W?SP)$", re.I)
+_LABEL = re.compile(r"^(?P<label>\.?[A-Za-z_][A-Za-z0-9_]*):\s*(?P<rest>.*)$")
+_RELATIVE = re.compile(r"^\.\s*([+-])\s*(\d{1,6})$")  # a branch target "." +/- bytes: herd7's B .+8
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 LOADS = {"LDR", "LDRB", "LDRH", "LDAR", "LDARB", "LDARH", "LDAPR", "LDAPRB", "LDAPRH",
@@ -44,20 +46,24 @@ AMOS = {base + sem + size for base in _AMO_BASES for sem in ("", "A", "L", "AL")
 STADDS = {base + sem + size for base in ("STADD", "STEOR", "STSET", "STCLR") for sem in ("", "L") for size in ("", "B", "H")}
 ALU = {"ADD", "SUB", "EOR", "AND", "ORR"}
 MORE_ALU = {"MUL", "BIC", "BICS", "ORN", "EON"}  # handled with the flag-setting forms
+MULTIPLY = {"MADD", "MSUB", "MNEG", "SMULL", "UMULL", "SMADDL", "UMADDL", "SMSUBL", "UMSUBL", "SMNEGL", "UMNEGL"}
+BIT_OPS = {"RBIT", "REV", "REV16", "REV32", "REV64", "CLZ"}
+EXTENDS = {"SXTB", "SXTH", "SXTW", "UXTB", "UXTH"}  # aliases of SBFM/UBFM
 BARRIER_OPTIONS = {"SY", "ISH", "OSH", "NSH", "LD", "ST", "ISHLD", "ISHST", "OSHLD", "OSHST", "NSHLD", "NSHST"}
 CONDITIONS = {"EQ", "NE", "CS", "HS", "CC", "LO", "MI", "PL", "VS", "VC", "HI", "LS", "GE", "LT", "GT", "LE", "AL",
               "NV"}
 TLBI_OPS = {"VMALLS12E1IS", "VMALLS12E1", "IPAS2E1IS", "IPAS2E1", "VMALLE1IS", "VMALLE1", "VAE1IS", "VAE1",
             "ALLE1IS", "ALLE1", "VAAE1IS", "ASIDE1IS"}
 FLAG_ALU = {"ADDS", "SUBS", "ANDS", "BICS"}  # ALU forms that set NZCV
-SHIFTS = {"LSL", "LSR", "ASR"}
+SHIFTS = {"LSL", "LSR", "ASR", "ROR"}
 WIDE_MOVES = {"MOVZ", "MOVN", "MOVK"}
 CONDITIONAL_SELECTS = {"CSEL", "CSINC", "CSINV", "CSNEG"}
 # Register-to-register instructions computed by ThreadRunner._arithmetic (all but MOV and CSEL).
 DATA_PROCESSING = (ALU | MORE_ALU | FLAG_ALU | SHIFTS | WIDE_MOVES | (CONDITIONAL_SELECTS - {"CSEL"}) |
+                   MULTIPLY | BIT_OPS | EXTENDS |
                    {"MVN", "NEG", "ABS", "CMP", "CMN", "TST", "CSET", "CSETM", "UBFM", "SBFM"})
 SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | DATA_PROCESSING | CONDITIONAL_SELECTS |
-             {"LDP", "STP", "MOV", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
+             {"LDP", "STP", "LDNP", "STNP", "LDPSW", "MOV", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
               "DMB", "DSB", "ISB", "TLBI", "NOP"} |
              {f"B.{c}" for c in CONDITIONS})
 
@@ -118,7 +124,7 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
     rest_start = index
     rest = "\n".join(lines[index:])
     locations: tuple[Atom, ...] = ()
-    loc_match = re.search(r"locations\s*\[(.*?)\]", rest, re.S)
+    loc_match = re.search(r"locations\s*\[((?:[^\[\]]|\[\d+\])*)\]", rest, re.S)  # "v[0]" inside
     if loc_match:
         line_of = rest_start + rest[:loc_match.start()].count("\n") + 1
         locations = tuple(_parse_atom(item.strip(), line_of, src) for item in loc_match.group(1).split(";")
@@ -163,7 +169,7 @@ def _parse_init(text: str, first_line: int, src: _Source
                 ) -> tuple[dict[tuple[int, str], int | str], dict[str, int], dict[str, tuple[int, int]],
                            dict[tuple[int, str], int]]:
     regs: dict[tuple[int, str], int | str] = {}
-    widths: dict[tuple[int, str], int] = {}
+    widths: dict[tuple[int | None, str], int] = {}  # (thread, register) and (None, location): declared bits
     mem: dict[str, int] = {}
     arrays: dict[str, tuple[int, int]] = {}
     cell_addresses: dict[tuple[int, str], tuple[str, int, int]] = {}  # register -> (array, index, line)
@@ -196,6 +202,7 @@ def _parse_init(text: str, first_line: int, src: _Source
             arrays[name] = (size, count)
             for index, value in enumerate(values):
                 mem[f"{name}[{index}]"] = _typed(value, declared)  # type: ignore[assignment]
+                widths[(None, f"{name}[{index}]")] = size * 8
             continue
         left, right = (part.strip() for part in item.split("=", 1)) if "=" in item else (item, "0")
         cell = _CELL.match(right)
@@ -208,7 +215,7 @@ def _parse_init(text: str, first_line: int, src: _Source
         declared = _TYPES.get(words[0]) if len(words) == 2 else None  # "uint8_t x", "int64_t 0:X2"
         if len(words) == 2 and words[0] == "pteval_t":  # a translation table descriptor: 64 bits
             declared = (64, False)
-        if len(words) == 2 and declared is None and words[0] not in _UNSIZED:
+        if len(words) == 2 and declared is None and words[0] not in _UNSIZED and not re.fullmatch(r"[a-z]\w*_t", words[0]):
             raise src.error(line, f"bad initial-state entry {item[:40]!r}",
                             f"'T:Xn=value', 'x=value' or 'TYPE x' with TYPE one of {', '.join(sorted(_TYPES))}")
         if len(words) > 2 or not words:
@@ -238,6 +245,8 @@ def _parse_init(text: str, first_line: int, src: _Source
                 raise src.error(line, f"location {location} initialised with a location", "an integer")
             if "=" in item or location not in mem:
                 mem[location] = _typed(value, declared)  # type: ignore[assignment]
+            if len(words) == 2:  # "uint8_t x": compared at its width; an undeclared location is an int
+                widths[(None, location)] = declared[0] if declared else (32 if words[0] == "int" else 64)
     # Every entry a test names maps its location, validly by default, as herd7's initial page tables do.
     for value in [*regs.values(), *list(mem)]:
         pte = _PTE.match(value) if isinstance(value, str) else None
@@ -352,6 +361,8 @@ def _reg(text: str, line: int, src: _Source) -> Reg:
     match = _REG.match(text.strip())
     if not match:
         raise src.error(line, f"bad register {text.strip()!r}", "Xn or Wn with n from 0 to 30, or XZR/WZR")
+    if match.group("sp"):  # the stack pointer: an ordinary register here (its alignment checks are not modelled)
+        return Reg("SP", 32 if match.group("sp").upper() == "WSP" else 64)
     num = match.group("num").upper()
     if num != "ZR" and (len(num) > 2 or int(num) > 30):
         raise src.error(line, f"register {text.strip()} does not exist", "n from 0 to 30")
@@ -395,7 +406,30 @@ def _parse_threads(lines: list[str], index: int, src: _Source) -> tuple[tuple[tu
     for n, label in enumerate(pending_labels):
         if label is not None:
             columns[n].append(Instr("NOP", (), index, label=label, text=f"{label}:"))
+    for column in columns:
+        _resolve_relative(column, src)
     return tuple(tuple(column) for column in columns), index
+
+
+def _resolve_relative(column: list[Instr], src: _Source) -> None:
+    """Branches to ".+8"/".-4" (bytes from the branch; 4 per instruction) become branches to a label put on
+    the target instruction (a NOP past the end when the target is the end)."""
+    for position, instr in enumerate(list(column)):
+        if not instr.args or not isinstance(instr.args[-1], str):
+            continue
+        relative = _RELATIVE.match(instr.args[-1])
+        if not relative:
+            continue
+        offset = int(relative.group(2)) * (1 if relative.group(1) == "+" else -1)
+        target = position + offset // 4
+        if offset % 4 or not 0 <= target <= len(column):
+            raise src.error(instr.line, f"branch target {instr.args[-1]} is outside the thread",
+                            "a multiple of 4 bytes within the thread's code")
+        if target == len(column):
+            column.append(Instr("NOP", (), instr.line, text="(end)"))
+        if column[target].label is None:
+            column[target] = replace(column[target], label=f".{target}")
+        column[position] = replace(instr, args=(*instr.args[:-1], column[target].label))
 
 
 def _split_operands(text: str) -> list[str]:
@@ -421,10 +455,11 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
     operands = _split_operands(words[1]) if len(words) > 1 else []
     if op not in SUPPORTED:
         raise src.error(line, f"unsupported instruction {words[0]!r}",
-                        "LDR/STR (and B/H, acquire/release, exclusive forms), CAS/SWP/LDADD/STADD forms, MOV, "
-                        "MOVZ/MOVN/MOVK, ADD/SUB/EOR/AND/ORR and ADDS/SUBS/ANDS, LSL/LSR/ASR, UBFM, NEG, MVN, "
-                        "CMP/CMN/TST, CSEL/CSINC/CSINV/CSNEG/CSET, CBZ/CBNZ, TBZ/TBNZ, B, B.cond, DMB, DSB, ISB, "
-                        "TLBI")
+                        "loads and stores (LDR/STR and their B/H, signed, acquire/release, exclusive, pair and "
+                        "unscaled forms), CAS/SWP/LD<op>/ST<op> atomics, MOV and MOVZ/MOVN/MOVK, data processing "
+                        "(ADD/SUB/logical and their S forms, shifts, bitfield moves and extends, multiplies, REV/RBIT/"
+                        "CLZ, NEG/MVN/ABS, CMP/CMN/TST, conditional selects), CBZ/CBNZ, TBZ/TBNZ, B, B.cond, DMB, "
+                        "DSB, ISB, TLBI (docs/litmus.md lists what is not supported)")
     args: list[object] = []
     if op in ("DMB", "DSB"):
         if len(operands) != 1 or operands[0].upper() not in BARRIER_OPTIONS:
@@ -436,8 +471,8 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
         args = [operands[0].upper()] + [_operand(o, line, src) for o in operands[1:]]
     elif op in ("B", "CBZ", "CBNZ", "TBZ", "TBNZ") or op.startswith("B."):
         target = operands[-1] if operands else ""
-        if not _IDENT.match(target):
-            raise src.error(line, f"bad branch target in {text!r}", "a label")
+        if not _IDENT.match(target.lstrip(".")) and not _RELATIVE.match(target):
+            raise src.error(line, f"bad branch target in {text!r}", "a label or .+N/.-N (bytes)")
         args = [_operand(o, line, src) for o in operands[:-1]] + [target]
         if op in ("TBZ", "TBNZ") and (len(args) != 3 or not isinstance(args[0], Reg) or not isinstance(args[1], Imm)
                                       or not 0 <= args[1].value < args[0].width):
@@ -456,7 +491,7 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
             raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,COND")
     else:
         args = [_operand(o, line, src) for o in operands]
-        if (op in LOADS or op in STORES or op in ("LDP", "STP")) and len(args) >= 3 and isinstance(args[-2], Mem) \
+        if (op in LOADS or op in STORES or op in ("LDP", "STP", "LDNP", "STNP", "LDPSW")) and len(args) >= 3 and isinstance(args[-2], Mem) \
                 and isinstance(args[-1], Imm) and args[-2].offset is None and not args[-2].pre:
             args = [*args[:-2], Mem(args[-2].base, post=args[-1])]  # post-index: [Xn],#imm
     _check_shape(op, args, text, line, src)
@@ -465,7 +500,7 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
 
 def _operand(text: str, line: int, src: _Source) -> object:
     text = text.strip()
-    shift = re.fullmatch(r"(LSL|LSR|ASR)\s*#?\s*(\d{1,2})", text, re.I)
+    shift = re.fullmatch(r"(LSL|LSR|ASR|ROR)\s*#?\s*(\d{1,2})", text, re.I)
     if shift:
         return Shift(shift.group(1).upper(), int(shift.group(2)))
     extend = re.fullmatch(r"([SU]XT[BHWX])(?:\s*#?\s*(\d))?", text, re.I)  # extended register: ADD X3,X0,W2,SXTW
@@ -473,6 +508,8 @@ def _operand(text: str, line: int, src: _Source) -> object:
         return Shift(extend.group(1).upper(), int(extend.group(2) or 0))
     if text.startswith("#"):
         return Imm(_number(text[1:].strip(), line, src, "#number", "bad immediate"))
+    if re.fullmatch(r"[-+]?(0[xX][0-9a-fA-F]+|\d+)", text):  # herd7 also takes an immediate without '#'
+        return Imm(_number(text, line, src, "a number", "bad immediate"))
     if text.startswith("[") and text.endswith("]!"):  # pre-index
         inner = _operand(text[:-1], line, src)
         if not isinstance(inner, Mem) or not isinstance(inner.offset, Imm):
@@ -508,12 +545,14 @@ _SHAPES: dict[str, tuple[tuple[object, ...], ...]] = {
     "mov": ((Reg, (Reg, Imm)),), "cmp": ((Reg, (Reg, Imm)), (Reg, Reg, Shift)),
     "unary": ((Reg, Reg), (Reg, Reg, Shift)), "wide": ((Reg, Imm), (Reg, Imm, Shift)),
     "ubfm": ((Reg, Reg, Imm, Imm),), "pair": ((Reg, Reg, Mem),),
+    "madd": ((Reg, Reg, Reg, Reg),), "mul3": ((Reg, Reg, Reg),), "bits": ((Reg, Reg),),
 }
 _SHAPE_TEXT = {"load": "OP Rt,[Xn...]", "store": "OP Rt,[Xn...]", "stxr": "OP Ws,Rt,[Xn]", "amo": "OP Rs,Rt,[Xn]",
                "st_amo": "OP Rs,[Xn]", "alu": "OP Rd,Rn,Rm|#imm or OP Rd,Rn,Rm,LSL|LSR|ASR #n",
                "mov": "MOV Rd,Rn|#imm", "cmp": "OP Rn,Rm|#imm or OP Rn,Rm,LSL|LSR|ASR #n",
                "unary": "OP Rd,Rm[,LSL|LSR|ASR #n]", "wide": "OP Rd,#imm16[,LSL #0|16|32|48]",
-               "ubfm": "UBFM Rd,Rn,#immr,#imms", "pair": "LDP|STP Rt1,Rt2,[Xn{,#imm}]{!} or [Xn],#imm"}
+               "ubfm": "UBFM Rd,Rn,#immr,#imms", "pair": "LDP|STP Rt1,Rt2,[Xn{,#imm}]{!} or [Xn],#imm",
+               "madd": "OP Rd,Rn,Rm,Ra", "mul3": "OP Rd,Rn,Rm", "bits": "OP Rd,Rn"}
 
 
 def _kind(op: str) -> str | None:
@@ -539,8 +578,14 @@ def _kind(op: str) -> str | None:
         return "wide"
     if op in ("UBFM", "SBFM"):
         return "ubfm"
-    if op in ("LDP", "STP"):
+    if op in ("LDP", "STP", "LDNP", "STNP", "LDPSW"):
         return "pair"
+    if op in ("MADD", "MSUB", "SMADDL", "UMADDL", "SMSUBL", "UMSUBL"):
+        return "madd"
+    if op in ("MNEG", "SMULL", "UMULL", "SMNEGL", "UMNEGL"):
+        return "mul3"
+    if op in BIT_OPS or op in EXTENDS:
+        return "bits"
     return None
 
 
@@ -552,7 +597,9 @@ def _check_shape(op: str, args: list[object], text: str, line: int, src: _Source
                for shape in _SHAPES[kind]):
         raise src.error(line, f"bad operands in {text!r}", _SHAPE_TEXT[kind])
     shift = next((a for a in args if isinstance(a, Shift)), None)
-    if shift is not None and shift.kind not in ("LSL", "LSR", "ASR") and (kind != "alu" or shift.amount > 4):
+    if shift is not None and shift.kind == "ROR" and (kind != "alu" or op in ("ADD", "SUB", "ADDS", "SUBS")):
+        raise src.error(line, f"bad shift in {text!r}", "ROR on the logical instructions (AND, ORR, EOR, BIC...)")
+    if shift is not None and shift.kind not in ("LSL", "LSR", "ASR", "ROR") and (kind != "alu" or shift.amount > 4):
         raise src.error(line, f"bad extension in {text!r}", "OP Rd,Rn,Rm,SXTW|UXTW|... [#0-4] on ADD/SUB forms")
     if shift is not None and (shift.amount >= next(a for a in args if isinstance(a, Reg)).width
                               or (kind == "wide" and (shift.kind != "LSL" or shift.amount % 16))):
@@ -575,6 +622,9 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
     quantifier = re.sub(r"\s", "", match.group(1))
     # herd7 reads "0: X3 = 0" as "0:X3=0".
     rest = _FAULT.sub(lambda m: f" {m.group(1)}:fault@{m.group(2)} ", match.group(2))
+    rest = re.sub(r"\bnot\b", "~", rest)  # herd7's "not (...)"
+    rest = _ARRAY_ATOM.sub(lambda m: "(" + " /\\ ".join(
+        f"{m.group(1)}[{n}]={v.strip()}" for n, v in enumerate(m.group(2).split(","))) + ")", rest)
     rest = _PTE_ATOM.sub(lambda m: f" PTE@{m.group(1)}={_descriptor(m.group(2), line, src)} ", rest)
     tokens = _tokens(re.sub(r"\s*=\s*", "=", _THREAD_SPACE.sub(r"\1:", rest)), line, src)
     position = [0]
@@ -584,6 +634,8 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
     return Condition(quantifier, prop)
 
 
+# "t={2,1}": a whole array, element by element.
+_ARRAY_ATOM = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*\{([^{}]*)\}")
 # herd7's fault(P0,x) / fault(P0:L0,x): thread 0's access to x took a translation fault.
 _FAULT = re.compile(r"\bfault\(\s*P(\d+)(?::\w+)?\s*,\s*([A-Za-z_]\w*)\s*\)")
 _PTE_ATOM = re.compile(r"\[\s*PTE\(\s*([A-Za-z_]\w*)\s*\)\s*\]\s*=\s*(\([^()]*(?:\([^()]*\)[^()]*)*\))")
@@ -641,7 +693,9 @@ def _prop_unary(tokens: list[str], pos: list[int], line: int, src: _Source) -> P
     return _parse_atom(token, line, src)
 
 
-def _parse_atom(text: str, line: int, src: _Source) -> Atom:
+def _parse_atom(text: str, line: int, src: _Source) -> Prop:
+    if "<>" in text:  # herd7's "0:X4<>0": not equal
+        return Not(_parse_atom(text.replace("<>", "=", 1), line, src))
     fault = re.fullmatch(r"(\d+):fault@([A-Za-z_]\w*)", text)
     if fault:
         return Atom(_thread(fault.group(1), line, src), fault_name(fault.group(2)), 1)

@@ -130,8 +130,8 @@ def _eval(prop: Prop, values: dict[tuple[int | None, str], int | str],
           widths: dict[tuple[int, str], int] | None = None) -> bool:
     if isinstance(prop, Atom):
         value = _final(values, prop.thread, prop.name)
-        if prop.thread is not None and isinstance(value, int) and isinstance(prop.value, int) and widths is not None:
-            # herd7 compares a register at its declared type's width, "int" (32 bits) by default.
+        if isinstance(value, int) and isinstance(prop.value, int) and widths is not None:
+            # herd7 compares a register or location at its declared type's width, "int" (32 bits) by default.
             mask = (1 << widths.get((prop.thread, prop.name), 32)) - 1
             return value & mask == prop.value & mask
         return value == prop.value

@@ -15,6 +15,7 @@ from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
 from memattr.litmus.parser import descriptor_valid
+from memattr.litmus.parser import MULTIPLY
 from memattr.litmus.parser import AMOS, DATA_PROCESSING, FLAG_ALU, LOADS, SHIFTS, STADDS, STORE_EXCL, STORES
 
 MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
@@ -297,15 +298,18 @@ class ThreadRunner:
                         branch.last_exclusive = event.eid
                     self._run(branch, out)
                 return
-            if op in ("LDP", "STP"):
-                # Two single-copy-atomic accesses of the register size at consecutive addresses (the second
-                # computed before the first's write-back moves the base).
+            if op in ("LDP", "STP", "LDNP", "STNP", "LDPSW"):
+                # Two single-copy-atomic accesses of the register size (LDPSW: words, sign-extended) at
+                # consecutive addresses (the second computed before the first's write-back moves the base).
+                # The non-temporal LDNP/STNP access as LDP/STP do.
                 rt1, rt2, mem = instr.args
+                size = 4 if op == "LDPSW" else rt1.width // 8  # type: ignore[union-attr]
                 second, taint2 = self._address(state, replace(mem, post=None, pre=False), instr,  # type: ignore[arg-type]
-                                               extra=rt1.width // 8)  # type: ignore[union-attr]
+                                               extra=size)
                 first, taint1 = self._address(state, mem, instr)  # type: ignore[arg-type]
-                mask = _access_mask("LDR", rt1)  # type: ignore[arg-type]
-                if op == "STP":
+                mask = (1 << 8 * size) - 1
+                loaded_as = "LDRSW" if op == "LDPSW" else op
+                if op in ("STP", "STNP"):
                     for rt, loc, taint in ((rt1, first, taint1), (rt2, second, taint2)):
                         value, data_taint = self._operand(state, rt)
                         if isinstance(value, int):
@@ -313,9 +317,9 @@ class ThreadRunner:
                         self._write(state, instr, loc, value, taint, data_taint)  # type: ignore[arg-type]
                     continue
                 for branch, event in self._read(state, instr, first, taint1):
-                    self._write_reg(branch, rt1, _loaded(op, mask, event.value), frozenset({event.eid}))  # type: ignore[arg-type]
+                    self._write_reg(branch, rt1, _loaded(loaded_as, mask, event.value), frozenset({event.eid}))  # type: ignore[arg-type]
                     for branch2, event2 in self._read(branch, instr, second, taint2):
-                        self._write_reg(branch2, rt2, _loaded(op, mask, event2.value), frozenset({event2.eid}))  # type: ignore[arg-type]
+                        self._write_reg(branch2, rt2, _loaded(loaded_as, mask, event2.value), frozenset({event2.eid}))  # type: ignore[arg-type]
                         self._run(branch2, out)
                 return
             if op in STORES:
@@ -493,6 +497,27 @@ class ThreadRunner:
         elif op in SHIFTS:
             source, amount = values
             result = _shift(source, Shift(op, amount % bits), bits)
+        elif op in MULTIPLY:
+            # MUL-family (ASL: the product of the operands at their width; the L forms of 32-bit sources).
+            if op.endswith("L"):
+                conv = (lambda v: _signed(v & 0xFFFF_FFFF, 32)) if op[0] == "S" else (lambda v: v & 0xFFFF_FFFF)
+                product = conv(values[0]) * conv(values[1])
+            else:
+                product = values[0] * values[1]  # type: ignore[operator]
+            addend = values[2] if len(values) > 2 else 0
+            if op in ("MSUB", "SMSUBL", "UMSUBL"):
+                result = addend - product  # type: ignore[operator]
+            elif op in ("MNEG", "SMNEGL", "UMNEGL"):
+                result = -product
+            else:
+                result = addend + product  # type: ignore[operator]
+        elif op in ("RBIT", "REV", "REV16", "REV32", "REV64", "CLZ"):
+            result = _bits(op, values[0] & mask, bits)  # type: ignore[operator]
+        elif op in ("SXTB", "SXTH", "SXTW", "UXTB", "UXTH"):
+            width = {"B": 8, "H": 16, "W": 32}[op[3]]
+            result = values[0] & ((1 << width) - 1)  # type: ignore[operator]
+            if op[0] == "S":
+                result = _signed(result, width)
         elif op in ("NEG", "MVN", "ABS"):
             operand = _shift(values[0], shift, bits)
             result = {"NEG": -operand, "MVN": ~operand, "ABS": abs(_signed(operand, bits))}[op]
@@ -625,7 +650,7 @@ def _access_mask(op: str, register: Reg) -> int:
     """The bits a load or store moves: a byte (…B), a halfword (…H), a word (LDRSW), else the register's
     width.  Loads zero-extend and stores write the low bits (LDRB/LDRH/STRB/STRH, DDI0487 C6.2); the
     LDRS forms sign-extend after (see the load)."""
-    if op == "LDRSW":
+    if op in ("LDRSW", "LDPSW"):
         return 0xFFFF_FFFF
     if op.endswith("B"):
         return 0xFF
@@ -667,7 +692,21 @@ def _shift(value: int, shift: Shift | None, bits: int) -> int:
         return (value << shift.amount) & ((1 << bits) - 1)
     if shift.kind == "LSR":
         return value >> shift.amount
+    if shift.kind == "ROR":
+        return ((value >> shift.amount) | (value << (bits - shift.amount))) & ((1 << bits) - 1)
     return (_signed(value, bits) >> shift.amount) & ((1 << bits) - 1)
+
+
+def _bits(op: str, value: int, bits: int) -> int:
+    """RBIT, REV, REV16, REV32, REV64 (REV of a 64-bit register) and CLZ at ``bits`` wide."""
+    if op == "CLZ":
+        return bits - value.bit_length()
+    if op == "RBIT":
+        return int(format(value, f"0{bits}b")[::-1], 2)
+    chunk = {"REV16": 16, "REV32": 32, "REV64": 64, "REV": bits}[op]
+    data = value.to_bytes(bits // 8, "little")
+    out = b"".join(data[i:i + chunk // 8][::-1] for i in range(0, len(data), chunk // 8))
+    return int.from_bytes(out, "little")
 
 
 def condition_holds(cond: str, flags: tuple[bool, bool, bool, bool]) -> bool:
