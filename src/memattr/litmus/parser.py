@@ -116,7 +116,7 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
         raise src.error(index, "missing initial state", "'{ ... }'")
     init_start = index + 1
     init_text, index = _braced(lines, index, src)
-    init_regs, init_mem, arrays, reg_widths = _parse_init(init_text, init_start, src)
+    init_regs, init_mem, arrays, reg_widths, notes = _parse_init(init_text, init_start, src)
     index = _skip_blank(lines, index)
     if index >= len(lines):
         raise src.error(index, "missing thread table", "'P0 | P1 ;'")
@@ -134,7 +134,8 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
     attrs, devices = _parse_extension(extension, len(threads), src)
     test = LitmusTest(name=name, arch="AArch64", doc=" ".join(doc_lines), init_regs=init_regs, init_mem=init_mem,
                       threads=threads, condition=condition, locations=locations, attrs=attrs,
-                      devices=devices, source=source, arrays=arrays, reg_widths=reg_widths)
+                      devices=devices, source=source, arrays=arrays, reg_widths=reg_widths,
+                      notes=notes)
     _check_test(test, src)
     return test
 
@@ -170,6 +171,7 @@ def _parse_init(text: str, first_line: int, src: _Source
                            dict[tuple[int, str], int]]:
     regs: dict[tuple[int, str], int | str] = {}
     widths: dict[tuple[int | None, str], int] = {}  # (thread, register) and (None, location): declared bits
+    notes: list[str] = []
     mem: dict[str, int] = {}
     arrays: dict[str, tuple[int, int]] = {}
     cell_addresses: dict[tuple[int, str], tuple[str, int, int]] = {}  # register -> (array, index, line)
@@ -215,7 +217,10 @@ def _parse_init(text: str, first_line: int, src: _Source
         declared = _TYPES.get(words[0]) if len(words) == 2 else None  # "uint8_t x", "int64_t 0:X2"
         if len(words) == 2 and words[0] == "pteval_t":  # a translation table descriptor: 64 bits
             declared = (64, False)
-        if len(words) == 2 and declared is None and words[0] not in _UNSIZED and not re.fullmatch(r"[a-z]\w*_t", words[0]):
+        if len(words) == 2 and declared is None and words[0] not in _UNSIZED and re.fullmatch(r"[a-z]\w*_t", words[0]):
+            notes.append(f"{src.name}:{line}: unknown type {words[0]!r} read as an unsized int, as herd7 does "
+                         f"(known: {', '.join(sorted(_TYPES))})")
+        elif len(words) == 2 and declared is None and words[0] not in _UNSIZED:
             raise src.error(line, f"bad initial-state entry {item[:40]!r}",
                             f"'T:Xn=value', 'x=value' or 'TYPE x' with TYPE one of {', '.join(sorted(_TYPES))}")
         if len(words) > 2 or not words:
@@ -257,7 +262,7 @@ def _parse_init(text: str, first_line: int, src: _Source
         if name not in arrays or index >= arrays[name][1]:
             raise src.error(at, f"{name}[{index}] is not an element of a declared array", "TYPE name[N] before")
         regs[key] = f"{name}+{index * arrays[name][0]}" if index else name
-    return regs, mem, arrays, widths
+    return regs, mem, arrays, widths, tuple(notes)
 
 
 # herd7's C-like types of initial values: a typed value is reduced to its width (two's complement for

@@ -212,8 +212,9 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
         result.reasons = unconstrained(witness[1])
     if test.attrs:
         result.assumptions = _assumptions(test, result, extra)
+    result.warnings = test.notes
     if cut:
-        result.warnings = tuple(f"loop unrolling limit ({UNROLL}) reached at {where}: executions that loop longer "
+        result.warnings += tuple(f"loop unrolling limit ({UNROLL}) reached at {where}: executions that loop longer "
                                 "are not explored, as herd7 does by default" for where in cut)
     return result
 
