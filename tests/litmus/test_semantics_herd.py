@@ -231,3 +231,30 @@ def test_load_and_store_pairs():
             " LDP X0,X1,[X2],#16 ;\n MOV X3,#5 ;\n MOV X4,#6 ;\n STP X3,X4,[X2] ;\n"
             "forall (0:X0=1 /\\ 0:X1=2 /\\ t[2]=5 /\\ t[3]=6)\n")
     assert _run(text).observation == "Always"
+
+
+def test_casp_compares_and_swaps_a_pair_with_herd7s_executions():
+    """herd's A242 shape: a failing CASP (two executions: write-back or not) and a successful one (two
+    provenances of Rs), on W and X registers; herd7 reports Always 16 0 for A242."""
+    result = _run("AArch64 T\n{ int x[2]={0,0}; int y[2]={0,0}; 0:X5=x; 0:X12=y; }\n P0 ;\n"
+                  " MOV W6,#1 ;\n MOV W7,#1 ;\n MOV W2,#2 ;\n MOV W3,#2 ;\n CASP W6,W7,W2,W3,[X5] ;\n"
+                  " MOV W10,#0 ;\n MOV W11,#0 ;\n CASP W10,W11,W2,W3,[X12] ;\n"
+                  "forall (x[0]=0 /\\ x[1]=0 /\\ y[0]=2 /\\ y[1]=2 /\\ 0:X6=0 /\\ 0:X10=0)\n")
+    assert (result.kind, result.positive, result.negative) == ("Required", 4, 0)
+
+
+def test_an_access_to_a_number_fails_only_if_the_model_allows_it():
+    """herd's A261/A263: a load from address 16 reached only if P1 reads x=1 then x=0 (which coherence
+    forbids) runs; reached on x=1 alone, it is an error."""
+    shape = ("AArch64 T\n{{ int x=0; 0:X1=x; 1:X1=x; 1:X3=16; }}\n P0 | P1 ;\n MOV W0,#1 | LDR W0,[X1] ;\n"
+             " STR W0,[X1] | LDR W2,[X1] ;\n | EOR W4,W0,#1 ;\n | {guard} ;\n | CBNZ W4,L1 ;\n | LDR W6,[X3] ;\n"
+             " | L1: ;\nforall 1:X4=1\n")
+    avoided = _run(shape.format(guard="ORR W4,W4,W2"))
+    assert (avoided.kind, avoided.positive, avoided.negative) == ("Required", 3, 0)
+    with pytest.raises(MemattrError, match="base register holds 16"):
+        _run(shape.format(guard="NOP"))
+
+
+def test_conditions_with_implication_not_and_inequality():
+    test = "AArch64 T\n{ int x=1; 0:X0=x; }\n P0 ;\n LDR W1,[X0] ;\nforall (0:X1<>2 /\\ not (x=2)) => 0:X1=1\n"
+    assert _run(test).kind == "Required"

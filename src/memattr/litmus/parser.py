@@ -43,6 +43,7 @@ STORES = {"STR", "STRB", "STRH", "STLR", "STLRB", "STLRH", "STUR"}
 STORE_EXCL = {"STXR", "STXRB", "STXRH", "STLXR", "STLXRB", "STLXRH"}
 _AMO_BASES = ("CAS", "SWP", "LDADD", "LDEOR", "LDSET", "LDCLR")
 AMOS = {base + sem + size for base in _AMO_BASES for sem in ("", "A", "L", "AL") for size in ("", "B", "H")}
+CASPS = {"CASP" + sem for sem in ("", "A", "L", "AL")}  # compare and swap pair
 STADDS = {base + sem + size for base in ("STADD", "STEOR", "STSET", "STCLR") for sem in ("", "L") for size in ("", "B", "H")}
 ALU = {"ADD", "SUB", "EOR", "AND", "ORR"}
 MORE_ALU = {"MUL", "BIC", "BICS", "ORN", "EON"}  # handled with the flag-setting forms
@@ -63,6 +64,7 @@ DATA_PROCESSING = (ALU | MORE_ALU | FLAG_ALU | SHIFTS | WIDE_MOVES | (CONDITIONA
                    MULTIPLY | BIT_OPS | EXTENDS |
                    {"MVN", "NEG", "ABS", "CMP", "CMN", "TST", "CSET", "CSETM", "UBFM", "SBFM"})
 SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | DATA_PROCESSING | CONDITIONAL_SELECTS |
+             CASPS |
              {"LDP", "STP", "LDNP", "STNP", "LDPSW", "MOV", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
               "DMB", "DSB", "ISB", "TLBI", "NOP"} |
              {f"B.{c}" for c in CONDITIONS})
@@ -551,13 +553,15 @@ _SHAPES: dict[str, tuple[tuple[object, ...], ...]] = {
     "unary": ((Reg, Reg), (Reg, Reg, Shift)), "wide": ((Reg, Imm), (Reg, Imm, Shift)),
     "ubfm": ((Reg, Reg, Imm, Imm),), "pair": ((Reg, Reg, Mem),),
     "madd": ((Reg, Reg, Reg, Reg),), "mul3": ((Reg, Reg, Reg),), "bits": ((Reg, Reg),),
+    "casp": ((Reg, Reg, Reg, Reg, Mem),),
 }
 _SHAPE_TEXT = {"load": "OP Rt,[Xn...]", "store": "OP Rt,[Xn...]", "stxr": "OP Ws,Rt,[Xn]", "amo": "OP Rs,Rt,[Xn]",
                "st_amo": "OP Rs,[Xn]", "alu": "OP Rd,Rn,Rm|#imm or OP Rd,Rn,Rm,LSL|LSR|ASR #n",
                "mov": "MOV Rd,Rn|#imm", "cmp": "OP Rn,Rm|#imm or OP Rn,Rm,LSL|LSR|ASR #n",
                "unary": "OP Rd,Rm[,LSL|LSR|ASR #n]", "wide": "OP Rd,#imm16[,LSL #0|16|32|48]",
                "ubfm": "UBFM Rd,Rn,#immr,#imms", "pair": "LDP|STP Rt1,Rt2,[Xn{,#imm}]{!} or [Xn],#imm",
-               "madd": "OP Rd,Rn,Rm,Ra", "mul3": "OP Rd,Rn,Rm", "bits": "OP Rd,Rn"}
+               "madd": "OP Rd,Rn,Rm,Ra", "mul3": "OP Rd,Rn,Rm", "bits": "OP Rd,Rn",
+               "casp": "CASP Rs,Rs+1,Rt,Rt+1,[Xn]"}
 
 
 def _kind(op: str) -> str | None:
@@ -585,6 +589,8 @@ def _kind(op: str) -> str | None:
         return "ubfm"
     if op in ("LDP", "STP", "LDNP", "STNP", "LDPSW"):
         return "pair"
+    if op in CASPS:
+        return "casp"
     if op in ("MADD", "MSUB", "SMADDL", "UMADDL", "SMSUBL", "UMSUBL"):
         return "madd"
     if op in ("MNEG", "SMULL", "UMULL", "SMNEGL", "UMNEGL"):
@@ -633,7 +639,7 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
     rest = _PTE_ATOM.sub(lambda m: f" PTE@{m.group(1)}={_descriptor(m.group(2), line, src)} ", rest)
     tokens = _tokens(re.sub(r"\s*=\s*", "=", _THREAD_SPACE.sub(r"\1:", rest)), line, src)
     position = [0]
-    prop = _prop_or(tokens, position, line, src)
+    prop = _prop_implies(tokens, position, line, src)
     if position[0] != len(tokens):
         raise src.error(line, f"unexpected {tokens[position[0]]!r} in the condition", "/\\, \\/ or the end")
     return Condition(quantifier, prop)
@@ -652,11 +658,20 @@ def fault_name(location: str) -> str:
 
 
 def _tokens(text: str, line: int, src: _Source) -> list[str]:
-    tokens = re.findall(r"/\\|\\/|~|\(|\)|true|false|[^\s()~/\\]+", text)
+    tokens = re.findall(r"/\\|\\/|=>|~|\(|\)|true|false|[^\s()~/\\=]+(?:=[^\s()~/\\>][^\s()~/\\]*)?", text)
     joined = "".join(tokens)
     if len(joined) != len(re.sub(r"\s", "", text)):
         raise src.error(line, "unrecognised characters in the condition", "atoms joined by /\\ and \\/")
     return tokens
+
+
+def _prop_implies(tokens: list[str], pos: list[int], line: int, src: _Source) -> Prop:
+    """herd7's "A => B" (binds loosest; right-associative): not A, or B."""
+    left = _prop_or(tokens, pos, line, src)
+    if pos[0] < len(tokens) and tokens[pos[0]] == "=>":
+        pos[0] += 1
+        return Or(Not(left), _prop_implies(tokens, pos, line, src))
+    return left
 
 
 def _prop_or(tokens: list[str], pos: list[int], line: int, src: _Source) -> Prop:
@@ -686,7 +701,7 @@ def _prop_unary(tokens: list[str], pos: list[int], line: int, src: _Source) -> P
         return Not(_prop_unary(tokens, pos, line, src))
     if token == "(":
         pos[0] += 1
-        inner = _prop_or(tokens, pos, line, src)
+        inner = _prop_implies(tokens, pos, line, src)
         if pos[0] >= len(tokens) or tokens[pos[0]] != ")":
             raise src.error(line, "unbalanced parenthesis in the condition", "')'")
         pos[0] += 1

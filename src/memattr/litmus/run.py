@@ -188,6 +188,10 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
         for execution in _executions(test, combo, locations, memtype, peripheral):
             executions += 1
             ok, relations, _ = check(execution)
+            if ok:
+                for path in combo:
+                    if path.error is not None:
+                        raise path.error  # the model allows an execution that makes this access
             if not ok:
                 for name, counts in extra.items():
                     if check(execution, CHECKED - {name})[0]:

@@ -15,13 +15,18 @@ from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
 from memattr.litmus.parser import descriptor_valid
-from memattr.litmus.parser import MULTIPLY
+from memattr.litmus.parser import CASPS, MULTIPLY
 from memattr.litmus.parser import AMOS, DATA_PROCESSING, FLAG_ALU, LOADS, SHIFTS, STADDS, STORE_EXCL, STORES
 
 MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
 # herd7's default unrolling bound (herd/opts.ml unroll_default: 2 but for ASL): a path may jump back to
 # one target at most this many times; a further backward jump cuts the path.
 UNROLL = 2
+
+
+class BadAddress(MemattrError):
+    """An access whose base register holds a number, not a location.  It ends the path; the test fails with
+    it only if an execution the model allows takes that path (herd's A260: an access the model avoids)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,7 @@ class Path:
     rmw: frozenset[tuple[int, int]]
     regs: tuple[tuple[str, int | str], ...]  # final register values (canonical names)
     faults: frozenset[str] = frozenset()  # locations whose access took a translation fault (ending the path)
+    error: BadAddress | None = field(default=None, compare=False)  # the access that ended this path
 
 
 @dataclass
@@ -189,8 +195,10 @@ class ThreadRunner:
             total = delta + _signed(offset, 64) + extra
             if location in self.test.arrays:
                 size, count = self.test.arrays[location]
-                accessed = (_access_mask(instr.op, instr.args[0]).bit_length() // 8  # type: ignore[arg-type]
-                            if isinstance(instr.args[0], Reg) else size)
+                # The data register: the first operand, but the second for a store exclusive (after its status).
+                data = instr.args[1] if instr.op in STORE_EXCL else instr.args[0]
+                accessed = (_access_mask(instr.op, data).bit_length() // 8  # type: ignore[arg-type]
+                            if isinstance(data, Reg) else size)
                 if total % size or not 0 <= total // size < count or accessed != size:
                     raise MemattrError(f"P{self.thread}: {instr.text}: access of {accessed} bytes at {location}+{total}",
                                        source=self.test.source, line=instr.line,
@@ -202,9 +210,9 @@ class ThreadRunner:
                                    expected="an access at the start of a location, or an element of an array")
             return location, taint
         if not isinstance(base, str):
-            raise MemattrError(f"P{self.thread}: {instr.text}: base register holds {base}, not a location",
-                               source=self.test.source, line=instr.line,
-                               expected="a register initialised to a location, e.g. 0:X1=x")
+            raise BadAddress(f"P{self.thread}: {instr.text}: base register holds {base}, not a location",
+                             source=self.test.source, line=instr.line,
+                             expected="a register initialised to a location, e.g. 0:X1=x")
         # Here the offset register holds a location: an address is not an offset.
         raise MemattrError(f"P{self.thread}: {instr.text}: offset {offset} is a location, not a number",
                            source=self.test.source, line=instr.line, expected="an integer offset register")
@@ -267,6 +275,12 @@ class ThreadRunner:
     # -- the interpreter ---------------------------------------------------------------------------
 
     def _run(self, state: _State, out: list[Path]) -> None:
+        try:
+            self._execute(state, out)
+        except BadAddress as error:
+            out.append(replace(self._path(state), error=error))
+
+    def _execute(self, state: _State, out: list[Path]) -> None:
         while True:
             tick()
             if state.pc >= len(self.code):
@@ -354,6 +368,9 @@ class ThreadRunner:
                 return
             if op in AMOS or op in STADDS:
                 self._amo(state, instr, out)
+                return
+            if op in CASPS:
+                self._casp(state, instr, out)
                 return
             if op == "MOV":
                 rd, src = instr.args
@@ -539,6 +556,46 @@ class ThreadRunner:
             state.flags, state.flags_taint = flags, taint
         if op not in ("CMP", "CMN", "TST"):
             self._write_reg(state, rd, result & mask, taint)  # type: ignore[arg-type]
+
+    def _casp(self, state: _State, instr: Instr, out: list[Path]) -> None:
+        """CASP: compare the pair at [Xn] with Rs,Rs+1; if both are equal write Rt,Rt+1; Rs,Rs+1 get the pair
+        read.  As for CAS (see _amo), herd7 keeps a success's two provenances of Rs and a failure's write-back
+        or not as separate executions, once for the pair."""
+        rs, rs2, rt, rt2, mem = instr.args
+        suffix = instr.op[4:]
+        acquire, release = "A" in suffix, "L" in suffix
+        size = rs.width // 8  # type: ignore[union-attr]
+        mask = (1 << 8 * size) - 1
+        second, taint2 = self._address(state, mem, instr, extra=size)  # type: ignore[arg-type]
+        first, taint1 = self._address(state, mem, instr)  # type: ignore[arg-type]
+        expected = [self._operand(state, reg) for reg in (rs, rs2)]
+        for branch, read1 in self._read(state, instr, first, taint1, acquire=acquire):
+            for branch2, read2 in self._read(branch, instr, second, taint2, acquire=acquire):
+                reads = (read1, read2)
+                olds = [r.value & mask for r in reads]  # type: ignore[operator]
+                operand_taint = expected[0][1] | expected[1][1]
+                ok = all(isinstance(v, int) and v & mask == old for (v, _), old in zip(expected, olds))
+                if ok:
+                    news = [self._operand(branch2, reg) for reg in (rt, rt2)]
+                    alternatives = [(news, [t for _, t in expected]), (news, [frozenset({r.eid}) for r in reads])]
+                else:
+                    no_write = branch2.copy()
+                    for reg, old, read in zip((rs, rs2), olds, reads):
+                        self._write_reg(no_write, reg, old, frozenset({read.eid}))  # type: ignore[arg-type]
+                    self._run(no_write, out)
+                    alternatives = [([(old, frozenset({r.eid})) for old, r in zip(olds, reads)],
+                                     [frozenset({r.eid}) for r in reads])]
+                for writes, provenance in alternatives:
+                    path = branch2.copy()
+                    for (value, data_taint), read, loc, taint in zip(writes, reads, (first, second), (taint1, taint2)):
+                        write = self._write(path, instr, loc, value & mask, taint, data_taint,  # type: ignore[operator]
+                                            release=release)
+                        path.rmw.add((read.eid, write.eid))
+                        for source in operand_taint:
+                            path.ctrl.add((source, write.eid))
+                    for reg, old, taint in zip((rs, rs2), olds, provenance):
+                        self._write_reg(path, reg, old, taint)  # type: ignore[arg-type]
+                    self._run(path, out)
 
     def _amo(self, state: _State, instr: Instr, out: list[Path]) -> None:
         op = instr.op
