@@ -258,3 +258,16 @@ def test_an_access_to_a_number_fails_only_if_the_model_allows_it():
 def test_conditions_with_implication_not_and_inequality():
     test = "AArch64 T\n{ int x=1; 0:X0=x; }\n P0 ;\n LDR W1,[X0] ;\nforall (0:X1<>2 /\\ not (x=2)) => 0:X1=1\n"
     assert _run(test).kind == "Required"
+
+
+def test_pointers_in_memory_are_locations_loaded_and_stored_whole():
+    """herd's A180/A182/L103 shapes: a pointer cell initialised with &x, loaded and dereferenced; a pointer
+    stored by another thread (x+4, an element of x); partial stores of a pointer are refused."""
+    result = _run("AArch64 T\n{ int x[2] = {2, 1}; int *p = &x; 0:X2=p; }\n P0 ;\n LDR X2,[X2] ;\n"
+                  " LDR W0,[X2] ;\nforall (0:X0=2)\n")
+    assert (result.kind, result.positive) == ("Required", 1)
+    moved = _run("AArch64 T\n{ int x[2] = {1,2}; int *p = &x; 0:X2=p; 1:X2=p; 1:X4=x; }\n P0 | P1 ;\n"
+                 " LDR X2,[X2] | ADD X4,X4,#4 ;\n LDR W0,[X2] | STR X4,[X2] ;\nexists (0:X0=2)\n")
+    assert (moved.kind, moved.positive, moved.negative) == ("Allowed", 1, 1)
+    with pytest.raises(MemattrError, match="stored in part"):
+        _run("AArch64 T\n{ int *p = &x; 0:X2=p; 0:X4=x; }\n P0 ;\n STR W4,[X2] ;\nexists (0:X0=0)\n")

@@ -118,7 +118,7 @@ class LitmusTest:
     arch: str
     doc: str
     init_regs: dict[tuple[int, str], int | str]  # (thread, canonical register) -> value or location
-    init_mem: dict[str, int]
+    init_mem: dict[str, int | str]  # a location's initial value: a number, or a location (a pointer)
     threads: tuple[tuple[Instr, ...], ...]
     condition: Condition
     locations: tuple[Atom, ...] = ()  # "locations [...]" extra observed state
@@ -136,7 +136,7 @@ class LitmusTest:
     def memory_locations(self) -> tuple[str, ...]:
         """Every memory cell: scalar locations, and each element of an array as "x[1]"."""
         names = set(self.init_mem)
-        for value in self.init_regs.values():
+        for value in [*self.init_regs.values(), *self.init_mem.values()]:
             if isinstance(value, str):
                 base = value.split("+")[0].split("-")[0]
                 if base not in self.arrays:

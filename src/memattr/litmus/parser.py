@@ -242,18 +242,24 @@ def _parse_init(text: str, first_line: int, src: _Source
                     32 if words[0] == "int" else 64)
         else:
             location = left.strip("[]")
+            pointer = location.startswith("*") and len(words) == 2  # "int *p = &x": p holds x's address
+            if pointer:
+                location, declared = location[1:], (64, False)
             pte = _PTE.match(location)
             if pte:
                 location = pte_location(pte.group(1))
             elif not _IDENT.match(location):
                 raise src.error(line, f"bad location name {left!r}", "an identifier")
-            value = _value(right, line, src)
-            if isinstance(value, str):
-                raise src.error(line, f"location {location} initialised with a location", "an integer")
+            value = _value(right.removeprefix("&") if pointer else right, line, src)
+            if isinstance(value, str) and not pointer:
+                raise src.error(line, f"location {location} initialised with a location",
+                                "an integer, or a pointer declaration such as 'int *p = &x'")
             if "=" in item or location not in mem:
                 mem[location] = _typed(value, declared)  # type: ignore[assignment]
             if len(words) == 2:  # "uint8_t x": compared at its width; an undeclared location is an int
                 widths[(None, location)] = declared[0] if declared else (32 if words[0] == "int" else 64)
+            if isinstance(value, str) and value not in mem and value.split("+")[0] not in arrays:
+                mem.setdefault(value, 0)  # the location a pointer points to exists
     # Every entry a test names maps its location, validly by default, as herd7's initial page tables do.
     for value in [*regs.values(), *list(mem)]:
         pte = _PTE.match(value) if isinstance(value, str) else None

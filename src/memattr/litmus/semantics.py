@@ -340,10 +340,12 @@ class ThreadRunner:
                 rt, mem = instr.args
                 loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
                 value, data_taint = self._operand(state, rt)
-                if isinstance(value, str):
-                    raise MemattrError(f"P{self.thread}: {instr.text}: storing a location is not supported",
-                                       source=self.test.source, line=instr.line, expected="an integer value")
-                value &= _access_mask(op, rt)  # type: ignore[arg-type]
+                if isinstance(value, str) and _access_mask(op, rt) != 0xFFFF_FFFF_FFFF_FFFF:  # type: ignore[arg-type]
+                    raise MemattrError(f"P{self.thread}: {instr.text}: a location (an address) stored in part",
+                                       source=self.test.source, line=instr.line,
+                                       expected="a pointer stored whole, from an X register")
+                if isinstance(value, int):
+                    value &= _access_mask(op, rt)  # type: ignore[arg-type]
                 self._write(state, instr, loc, value, taint, data_taint, release=op.startswith("STLR"))
                 continue
             if op in STORE_EXCL:
@@ -663,9 +665,9 @@ class ThreadRunner:
 
 def value_domains(test: LitmusTest, rounds: int = 6) -> dict[str, tuple[int, ...]]:
     """Every value each location may hold: a fixpoint of what the threads can store."""
-    domains: dict[str, set[int]] = {loc: {test.init_mem.get(loc, 0)} for loc in test.memory_locations}
+    domains: dict[str, set[int | str]] = {loc: {test.init_mem.get(loc, 0)} for loc in test.memory_locations}
     for _ in range(rounds):
-        frozen = {loc: tuple(sorted(values)) for loc, values in domains.items()}
+        frozen = {loc: tuple(sorted(values, key=_value_order)) for loc, values in domains.items()}
         changed = False
         for thread in range(len(test.threads)):
             for path in ThreadRunner(test, thread, frozen).paths():
@@ -675,7 +677,12 @@ def value_domains(test: LitmusTest, rounds: int = 6) -> dict[str, tuple[int, ...
                         changed = True
         if not changed:
             break
-    return {loc: tuple(sorted(values)) for loc, values in domains.items()}
+    return {loc: tuple(sorted(values, key=_value_order)) for loc, values in domains.items()}
+
+
+def _value_order(value: int | str) -> tuple[bool, int | str]:
+    """Numbers, then locations (pointers held in memory), each in their own order."""
+    return (isinstance(value, str), value)
 
 
 def thread_paths(test: LitmusTest) -> tuple[list[list[Path]], list[str]]:
