@@ -271,3 +271,39 @@ def test_pointers_in_memory_are_locations_loaded_and_stored_whole():
     assert (moved.kind, moved.positive, moved.negative) == ("Allowed", 1, 1)
     with pytest.raises(MemattrError, match="stored in part"):
         _run("AArch64 T\n{ int *p = &x; 0:X2=p; 0:X4=x; }\n P0 ;\n STR W4,[X2] ;\nexists (0:X0=0)\n")
+
+
+def test_calls_system_flags_and_fatal_exceptions():
+    """herd's L022 (BL/RET, ADR/BLR within a thread), L053/L104 (MRS/MSR NZCV), A247 (UDF, Variant=fatal)."""
+    calls = _run("AArch64 T\n{ }\n P0 | P1 ;\n MOV W0,#4 | ADR X1,Ldec ;\n BL Linc | MOV W0,#4 ;\n BL Linc | BLR X1 ;\n"
+                 " B Lzero | BLR X1 ;\nLinc: | B Lone ;\n ADD W0,W0,#1 |Ldec: ;\n RET | SUB W0,W0,#1 ;\n"
+                 "Lzero: | RET ;\n |Lone: ;\nforall 0:X0=6 /\\ 1:X0=2\n")
+    assert (calls.kind, calls.positive) == ("Required", 1)
+    flags = _run("AArch64 T\n{ uint64_t 0:X0; }\n P0 ;\n CMP W1,#0 ;\n MRS X0,NZCV ;\n LSR X0,X0,28 ;\nforall 0:X0=6\n")
+    assert flags.kind == "Required"
+    fatal = "AArch64 T\nVariant=fatal\n{ }\n P0 ;\nL0: ;\n UDF #0 ;\n MOV W1,#1 ;\nforall (Fault(P0:L0,UndefinedInstruction) /\\ 0:X1=0)\n"
+    assert _run(fatal).kind == "Required"
+    with pytest.raises(MemattrError, match="Variant=fatal"):
+        _run(fatal.replace("Variant=fatal\n", ""))
+    with pytest.raises(MemattrError, match="P0:L1, not a label"):
+        _run(fatal.replace("P0:L0,", "P0:L1,"))
+
+
+def test_the_condition_may_not_name_what_the_test_does_not_have():
+    """herd7: "Post-condition introduces new symbolic location(s)" (herd's W001)."""
+    with pytest.raises(MemattrError, match="'x', not a location"):
+        _run("AArch64 T\n{ }\n P0 ;\n MOV X1,#1 ;\nexists (x=3)\n")
+
+
+def test_ordered_pairs_keep_register_order_and_plain_pairs_none():
+    """LDIAPP/STILP order their two accesses (herd's L082, L084); a pre-indexed STILP writes Rt2 first (L083);
+    LDP's two reads are unordered between themselves even when acquire (LDAP), as herd's iico."""
+    stilp = ("AArch64 T\n{ int64_t x[2]; 0:X2=x; 1:X2=x; int64_t 1:X0; int64_t 1:X1; }\n P0 | P1 ;\n"
+             " MOV X0,#1 | LDR X1,[X2,#8] ;\n MOV X1,#2 | DMB LD ;\n OP X0,X1,[X2] | LDR X0,[X2] ;\n"
+             "exists (1:X1=2 /\\ 1:X0=0)\n")
+    assert _run(stilp.replace("OP", "STILP")).kind == "Forbidden"
+    assert _run(stilp.replace("OP", "STP")).kind == "Allowed"
+    pre = ("AArch64 T\n{ int64_t x[2]; 0:X2=x; 1:X2=x; int64_t 1:X0; int64_t 1:X1; }\n P0 | P1 ;\n"
+           " ADD X2,X2,#16 | LDR X1,[X2] ;\n MOV X0,#1 | DMB LD ;\n MOV X1,#2 | LDR X0,[X2,#8] ;\n"
+           " STILP X0,X1,[X2,#-16]! | ;\nexists (1:X1=1 /\\ 1:X0=0)\n")
+    assert _run(pre).kind == "Forbidden"

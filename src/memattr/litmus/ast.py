@@ -130,7 +130,8 @@ class LitmusTest:
     # a register or location with the condition at its type's width, "int" (32 bits) when the test does not
     # declare one.
     reg_widths: dict[tuple[int | None, str], int] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()  # what the parser accepted as herd7 does but a reader should know (a typo'd type)
+    notes: tuple[str, ...] = ()
+    variants: frozenset[str] = frozenset()  # herd7 "Variant=" options the test names (lower case)  # what the parser accepted as herd7 does but a reader should know (a typo'd type)
 
     @property
     def memory_locations(self) -> tuple[str, ...]:

@@ -43,6 +43,8 @@ STORES = {"STR", "STRB", "STRH", "STLR", "STLRB", "STLRH", "STUR"}
 STORE_EXCL = {"STXR", "STXRB", "STXRH", "STLXR", "STLXRB", "STLXRH"}
 _AMO_BASES = ("CAS", "SWP", "LDADD", "LDEOR", "LDSET", "LDCLR")
 AMOS = {base + sem + size for base in _AMO_BASES for sem in ("", "A", "L", "AL") for size in ("", "B", "H")}
+# Pair loads and stores; LDIAPP/STILP (FEAT_LRCPC3, herd7 also spells them LDAP/STLP) are RCpc ordered.
+PAIRS = {"LDP", "STP", "LDNP", "STNP", "LDPSW", "LDIAPP", "STILP", "LDAP", "STLP"}
 CASPS = {"CASP" + sem for sem in ("", "A", "L", "AL")}  # compare and swap pair
 STADDS = {base + sem + size for base in ("STADD", "STEOR", "STSET", "STCLR") for sem in ("", "L") for size in ("", "B", "H")}
 ALU = {"ADD", "SUB", "EOR", "AND", "ORR"}
@@ -65,7 +67,7 @@ DATA_PROCESSING = (ALU | MORE_ALU | FLAG_ALU | SHIFTS | WIDE_MOVES | (CONDITIONA
                    {"MVN", "NEG", "ABS", "CMP", "CMN", "TST", "CSET", "CSETM", "UBFM", "SBFM"})
 SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | DATA_PROCESSING | CONDITIONAL_SELECTS |
              CASPS |
-             {"LDP", "STP", "LDNP", "STNP", "LDPSW", "MOV", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
+             PAIRS | {"MRS", "MSR", "ADR", "BL", "BLR", "RET", "UDF", "SVC", "MOV", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
               "DMB", "DSB", "ISB", "TLBI", "NOP"} |
              {f"B.{c}" for c in CONDITIONS})
 
@@ -73,6 +75,7 @@ SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | DATA_PROCESSING | CON
 class _Source:
     def __init__(self, name: str) -> None:
         self.name = name
+        self.fault_labels: list[tuple[int, str, int]] = []  # (thread, label, line) named by fault(P0:L0,...)
 
     def error(self, line: int, message: str, expected: str | None = None) -> MemattrError:
         return MemattrError(message, source=self.name, line=line, expected=expected)
@@ -107,10 +110,13 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
     name = " ".join(header[1:])
     index += 1
     doc_lines = []
+    variants: set[str] = set()
     while index < len(lines) and "{" not in lines[index]:
         line = lines[index].strip()
         if line.startswith('"'):
             doc_lines.append(line.strip('"'))
+        elif line.startswith("Variant="):  # herd7 options the test asks for, e.g. Variant=fatal
+            variants.update(v.strip().lower() for v in line.split("=", 1)[1].split(","))
         elif line and "=" not in line:
             raise src.error(index + 1, f"unexpected text before the initial state: {line[:60]!r}", "'{'")
         index += 1
@@ -137,7 +143,7 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
     test = LitmusTest(name=name, arch="AArch64", doc=" ".join(doc_lines), init_regs=init_regs, init_mem=init_mem,
                       threads=threads, condition=condition, locations=locations, attrs=attrs,
                       devices=devices, source=source, arrays=arrays, reg_widths=reg_widths,
-                      notes=notes)
+                      notes=notes, variants=frozenset(variants))
     _check_test(test, src)
     return test
 
@@ -298,6 +304,9 @@ def _value(text: str, line: int, src: _Source) -> int | str:
     text = text.strip()
     if _IDENT.match(text):
         return text
+    code = re.fullmatch(r'label:"P?(\d+):(\.?[A-Za-z_]\w*)"', text)
+    if code:  # herd7's code address, label:"P0:L0"
+        return code_address(int(code.group(1)), code.group(2))
     pte = _PTE.match(text)
     if pte:  # the address of x's translation table entry, herd7's PTE(x)
         return pte_location(pte.group(1))
@@ -313,6 +322,11 @@ def _value(text: str, line: int, src: _Source) -> int | str:
 _PTE = re.compile(r"^PTE\(\s*([A-Za-z_]\w*)\s*\)$")
 _DESCRIPTOR_BITS = {"valid": 0, "el0": 6, "db": 7, "af": 10, "dbm": 51}
 _DESCRIPTOR_DEFAULTS = {"valid": 1, "af": 1, "db": 1, "el0": 1, "dbm": 0}
+
+
+def code_address(thread: int, label: str) -> str:
+    """A code address value (ADR, BL's return address), printed as herd7 prints it."""
+    return f'label:"P{thread}:{label}"'
 
 
 def pte_location(name: str) -> str:
@@ -421,13 +435,29 @@ def _parse_threads(lines: list[str], index: int, src: _Source) -> tuple[tuple[tu
             columns[n].append(Instr("NOP", (), index, label=label, text=f"{label}:"))
     for column in columns:
         _resolve_relative(column, src)
+        _return_labels(column)
     return tuple(tuple(column) for column in columns), index
+
+
+def _return_labels(column: list[Instr]) -> None:
+    """BL and BLR return to the next instruction: label it (a NOP past the end) and give the label to them."""
+    for position in range(len(column)):
+        instr = column[position]  # as labelled so far (a BL may label the next BL)
+        if instr.op not in ("BL", "BLR"):
+            continue
+        following = position + 1
+        if following == len(column):
+            column.append(Instr("NOP", (), instr.line, text="(end)"))
+        if column[following].label is None:
+            column[following] = replace(column[following], label=f".{following}")
+        column[position] = replace(instr, args=(*instr.args, column[following].label))
 
 
 def _resolve_relative(column: list[Instr], src: _Source) -> None:
     """Branches to ".+8"/".-4" (bytes from the branch; 4 per instruction) become branches to a label put on
     the target instruction (a NOP past the end when the target is the end)."""
-    for position, instr in enumerate(list(column)):
+    for position in range(len(column)):
+        instr = column[position]
         if not instr.args or not isinstance(instr.args[-1], str):
             continue
         relative = _RELATIVE.match(instr.args[-1])
@@ -496,6 +526,31 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
         args = [_operand(o, line, src) for o in operands[:3]] + [operands[3].upper()]
         if not all(isinstance(a, Reg) for a in args[:3]):
             raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,Rn,Rm,COND with registers")
+    elif op in ("ADR", "BL", "BLR", "RET"):
+        # Code addresses (within the thread): ADR Xd,LABEL; BL LABEL and BLR Xn write the return address to
+        # X30 (the parser labels the next instruction and appends that label); RET [Xn] branches to X30 or Xn.
+        if op == "ADR" and (len(operands) != 2 or not _IDENT.match(operands[1].lstrip("."))):
+            raise src.error(line, f"bad {op} {text!r}", "ADR Xd,LABEL")
+        if op == "BL" and (len(operands) != 1 or not _IDENT.match(operands[0].lstrip("."))):
+            raise src.error(line, f"bad {op} {text!r}", "BL LABEL")
+        if op in ("BLR", "RET") and len(operands) != (op == "BLR") and not (op == "RET" and len(operands) == 1):
+            raise src.error(line, f"bad {op} {text!r}", f"{op} Xn" if op == "BLR" else "RET or RET Xn")
+        if op == "ADR":
+            args = [_operand(operands[0], line, src), operands[1]]
+        elif op == "BL":
+            args = [operands[0]]
+        else:
+            args = [_operand(operands[0], line, src)] if operands else [Reg("X30", 64)]
+        if op != "BL" and not isinstance(args[0], Reg):
+            raise src.error(line, f"bad {op} {text!r}", "an X register")
+    elif op in ("MRS", "MSR"):
+        # Only the condition flags: MRS Xt,NZCV and MSR NZCV,Xt (system registers are not modelled).
+        names = [o.strip().upper() for o in operands]
+        if len(names) != 2 or names[op == "MRS"] != "NZCV":
+            raise src.error(line, f"unsupported system register access {text!r}", f"{op} with NZCV")
+        args = [_operand(operands[0], line, src), "NZCV"] if op == "MRS" else ["NZCV", _operand(operands[1], line, src)]
+        if not isinstance(args[0 if op == "MRS" else 1], Reg):
+            raise src.error(line, f"bad {op} {text!r}", f"{op} with an X register")
     elif op in ("CSET", "CSETM"):
         if len(operands) != 2 or operands[1].upper() not in CONDITIONS:
             raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,COND")
@@ -504,7 +559,7 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
             raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,COND")
     else:
         args = [_operand(o, line, src) for o in operands]
-        if (op in LOADS or op in STORES or op in ("LDP", "STP", "LDNP", "STNP", "LDPSW")) and len(args) >= 3 and isinstance(args[-2], Mem) \
+        if (op in LOADS or op in STORES or op in PAIRS) and len(args) >= 3 and isinstance(args[-2], Mem) \
                 and isinstance(args[-1], Imm) and args[-2].offset is None and not args[-2].pre:
             args = [*args[:-2], Mem(args[-2].base, post=args[-1])]  # post-index: [Xn],#imm
     _check_shape(op, args, text, line, src)
@@ -593,7 +648,7 @@ def _kind(op: str) -> str | None:
         return "wide"
     if op in ("UBFM", "SBFM"):
         return "ubfm"
-    if op in ("LDP", "STP", "LDNP", "STNP", "LDPSW"):
+    if op in PAIRS:
         return "pair"
     if op in CASPS:
         return "casp"
@@ -638,7 +693,7 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
         raise src.error(line, f"unexpected {word[:30]!r} where the condition starts", "exists, ~exists or forall")
     quantifier = re.sub(r"\s", "", match.group(1))
     # herd7 reads "0: X3 = 0" as "0:X3=0".
-    rest = _FAULT.sub(lambda m: f" {m.group(1)}:fault@{m.group(2)} ", match.group(2))
+    rest = _FAULT.sub(lambda m: f" {m.group(1)}:fault@{m.group(3)}@{m.group(2) or ''} ", match.group(2))
     rest = re.sub(r"\bnot\b", "~", rest)  # herd7's "not (...)"
     rest = _ARRAY_ATOM.sub(lambda m: "(" + " /\\ ".join(
         f"{m.group(1)}[{n}]={v.strip()}" for n, v in enumerate(m.group(2).split(","))) + ")", rest)
@@ -654,7 +709,7 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
 # "t={2,1}": a whole array, element by element.
 _ARRAY_ATOM = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*\{([^{}]*)\}")
 # herd7's fault(P0,x) / fault(P0:L0,x): thread 0's access to x took a translation fault.
-_FAULT = re.compile(r"\bfault\(\s*P(\d+)(?::\w+)?\s*,\s*([A-Za-z_]\w*)\s*\)")
+_FAULT = re.compile(r"\b[Ff]ault\(\s*P(\d+)(?::(\w+))?\s*,\s*([A-Za-z_]\w*)\s*(?:,[^()]*)?\)")
 _PTE_ATOM = re.compile(r"\[\s*PTE\(\s*([A-Za-z_]\w*)\s*\)\s*\]\s*=\s*(\([^()]*(?:\([^()]*\)[^()]*)*\))")
 
 
@@ -722,8 +777,10 @@ def _prop_unary(tokens: list[str], pos: list[int], line: int, src: _Source) -> P
 def _parse_atom(text: str, line: int, src: _Source) -> Prop:
     if "<>" in text:  # herd7's "0:X4<>0": not equal
         return Not(_parse_atom(text.replace("<>", "=", 1), line, src))
-    fault = re.fullmatch(r"(\d+):fault@([A-Za-z_]\w*)", text)
+    fault = re.fullmatch(r"(\d+):fault@([A-Za-z_]\w*)@(\w*)", text)
     if fault:
+        if fault.group(3):
+            src.fault_labels.append((int(fault.group(1)), fault.group(3), line))
         return Atom(_thread(fault.group(1), line, src), fault_name(fault.group(2)), 1)
     if "=" not in text:
         if ":" in text:  # "locations [1:X0;]"
@@ -783,14 +840,45 @@ def _parse_extension(text: str, threads: int, src: _Source) -> tuple[dict[str, L
 
 def _check_test(test: LitmusTest, src: _Source) -> None:
     locations = set(test.memory_locations)
+    # As herd7: the final condition may not name a location, or a label, the test does not have.
+    atoms: list[Atom] = list(test.locations)
+
+    def walk(prop: object) -> None:
+        if isinstance(prop, Atom):
+            atoms.append(prop)
+        elif isinstance(prop, Not):
+            walk(prop.inner)
+        elif isinstance(prop, (And, Or)):
+            walk(prop.left)
+            walk(prop.right)
+
+    walk(test.condition.prop)
+    for atom in atoms:
+        if atom.thread is None and atom.name not in locations and atom.name not in test.arrays:
+            raise src.error(1, f"the condition names {atom.name!r}, not a location of this test",
+                            ", ".join(sorted(locations)) or "a location of the initial state or the code")
+        if atom.thread is not None and atom.name.startswith("fault(") and atom.name[6:-1] not in locations \
+                and atom.name[6:-1] not in ("UndefinedInstruction", "SupervisorCall"):
+            raise src.error(1, f"{atom.name} names {atom.name[6:-1]!r}, not a location of this test",
+                            "a location, UndefinedInstruction or SupervisorCall")
+        code = re.fullmatch(r'label:"P(\d+):(.+)"', atom.value) if isinstance(atom.value, str) else None
+        if code:
+            src.fault_labels.append((int(code.group(1)), code.group(2), 1))
+    for thread, label, line in src.fault_labels:
+        if thread >= len(test.threads) or label not in {i.label for i in test.threads[thread] if i.label}:
+            raise src.error(line, f"the condition names P{thread}:{label}, not a label of that thread",
+                            "a label of the thread")
     for name in test.attrs:
         if name not in locations:
             raise src.error(1, f"memattr: {name} is not a location of this test", ", ".join(sorted(locations)))
     for thread, instrs in enumerate(test.threads):
         labels = {i.label for i in instrs if i.label}
         for instr in instrs:
-            if instr.op in ("B", "CBZ", "CBNZ") or instr.op.startswith("B."):
-                target = instr.args[-1]
+            if instr.op in ("UDF", "SVC") and "fatal" not in test.variants:
+                raise src.error(instr.line, f"P{thread}: {instr.op} takes an exception, modelled only as fatal",
+                                "'Variant=fatal' (the exception ends the thread; herd7's Fault(P,Kind))")
+            if instr.op in ("B", "CBZ", "CBNZ", "TBZ", "TBNZ", "ADR", "BL") or instr.op.startswith("B."):
+                target = instr.args[0] if instr.op == "BL" else instr.args[-1]
                 if target not in labels:
                     raise src.error(instr.line, f"P{thread}: branch to unknown label {target!r}",
                                     "a label defined in the same thread")

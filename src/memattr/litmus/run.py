@@ -317,7 +317,8 @@ def _executions(test: LitmusTest, combo: tuple[Path, ...], locations: tuple[str,
             events.append(event)
         # Translation table reads are not in program order: they belong to their access ("tr" below).
         ids = [base + n for n, event in enumerate(path.events) if not event.ttd]
-        po.update((ids[i], ids[j]) for i in range(len(ids)) for j in range(i + 1, len(ids)))
+        po.update((ids[i], ids[j]) for i in range(len(ids)) for j in range(i + 1, len(ids))
+                  if events[ids[i]].group is None or events[ids[i]].group != events[ids[j]].group)
         tr.update((base + event.translation, base + n) for n, event in enumerate(path.events)
                   if event.translation is not None)
         for rel, out in ((path.addr, addr), (path.data, data), (path.ctrl, ctrl), (path.rmw, rmw)):

@@ -15,7 +15,7 @@ from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
 from memattr.litmus.parser import descriptor_valid
-from memattr.litmus.parser import CASPS, MULTIPLY
+from memattr.litmus.parser import CASPS, MULTIPLY, PAIRS, code_address
 from memattr.litmus.parser import AMOS, DATA_PROCESSING, FLAG_ALU, LOADS, SHIFTS, STADDS, STORE_EXCL, STORES
 
 MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
@@ -45,6 +45,9 @@ class Event:
     noret: bool = False  # the read of an atomic whose result is discarded (Rt or CAS's Rs is XZR): NoRet
     instr: str = ""
     ttd: bool = False  # an implicit read of a translation table entry (herd7's PTE(x)) for the next access
+    # The two accesses of a pair instruction that the architecture does not order between themselves
+    # (LDP, STP, LDAP, STLP...) share a group and are not in program order with each other (herd's iico).
+    group: int | None = None
     translation: int | None = None  # an access's translation table read (its eid), when the test has PTE(x)
 
     def label(self) -> str:
@@ -244,6 +247,16 @@ class ThreadRunner:
             state.data.add((source, event.eid))
         return event
 
+    def _code_label(self, value: int | str, instr: Instr) -> str:
+        """The label a register's code address names, in this thread (branches to other threads' code, as
+        herd's L024 makes, are not modelled)."""
+        for label in self.labels:
+            if value == code_address(self.thread, label):
+                return label
+        raise MemattrError(f"P{self.thread}: {instr.text}: the register holds {value}, not a code address of this "
+                           "thread", source=self.test.source, line=instr.line,
+                           expected="an address from ADR or BL in the same thread")
+
     def _path(self, state: _State) -> Path:
         return Path(self.thread, tuple(state.events), frozenset(state.addr), frozenset(state.data),
                     frozenset(state.ctrl), frozenset(state.rmw), tuple(sorted(state.regs.items())), state.faults)
@@ -307,15 +320,24 @@ class ThreadRunner:
                                                  acquire=op.startswith(("LDAR", "LDAXR")),
                                                  acquire_pc=op.startswith("LDAPR"),
                                                  exclusive=op.startswith(("LDXR", "LDAXR"))):
+                    if isinstance(event.value, str) and mask != 0xFFFF_FFFF_FFFF_FFFF:
+                        # A location (a pointer) read in part: herd7's "Illegal operation mask32", an error only
+                        # if an execution the model allows reads one.
+                        out.append(replace(self._path(branch), error=BadAddress(
+                            f"P{self.thread}: {instr.text}: a location ({event.value}) read into a "
+                            f"{mask.bit_length()}-bit register", source=self.test.source, line=instr.line,
+                            expected="a pointer loaded whole, into an X register")))
+                        continue
                     self._write_reg(branch, rt, _loaded(op, mask, event.value), frozenset({event.eid}))  # type: ignore[arg-type]
                     if exclusive:
                         branch.last_exclusive = event.eid
                     self._run(branch, out)
                 return
-            if op in ("LDP", "STP", "LDNP", "STNP", "LDPSW"):
+            if op in PAIRS:
                 # Two single-copy-atomic accesses of the register size (LDPSW: words, sign-extended) at
                 # consecutive addresses (the second computed before the first's write-back moves the base).
-                # The non-temporal LDNP/STNP access as LDP/STP do.
+                # The non-temporal LDNP/STNP access as LDP/STP do.  LDIAPP's reads are both Load-AcquirePC and
+                # STILP's writes both Store-Release, so each orders its pair in register order (herd's L082-L084).
                 rt1, rt2, mem = instr.args
                 size = 4 if op == "LDPSW" else rt1.width // 8  # type: ignore[union-attr]
                 second, taint2 = self._address(state, replace(mem, post=None, pre=False), instr,  # type: ignore[arg-type]
@@ -323,17 +345,29 @@ class ThreadRunner:
                 first, taint1 = self._address(state, mem, instr)  # type: ignore[arg-type]
                 mask = (1 << 8 * size) - 1
                 loaded_as = "LDRSW" if op == "LDPSW" else op
-                if op in ("STP", "STNP"):
-                    for rt, loc, taint in ((rt1, first, taint1), (rt2, second, taint2)):
+                # herd's AArch64Sem ldp/stp: LDIAPP's reads (AcquirePC) and STILP's writes (Release) are in
+                # intrinsic order, register order, but a pre-indexed STILP or STLP writes Rt2 first (a push);
+                # the other pairs' two accesses are unordered between themselves, LDAP's both Acquire and
+                # STLP's both Release.
+                sequenced = op in ("LDIAPP", "STILP") or (op == "STLP" and mem.pre)  # type: ignore[union-attr]
+                group = None if sequenced else len(state.events)
+                accesses = [(rt1, first, taint1), (rt2, second, taint2)]
+                if op in ("STILP", "STLP") and mem.pre:  # type: ignore[union-attr]
+                    accesses.reverse()
+                if op in ("STP", "STNP", "STILP", "STLP"):
+                    for rt, loc, taint in accesses:
                         value, data_taint = self._operand(state, rt)
                         if isinstance(value, int):
                             value &= mask
-                        self._write(state, instr, loc, value, taint, data_taint)  # type: ignore[arg-type]
+                        self._write(state, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
+                                    release=op in ("STILP", "STLP"), group=group)
                     continue
-                for branch, event in self._read(state, instr, first, taint1):
-                    self._write_reg(branch, rt1, _loaded(loaded_as, mask, event.value), frozenset({event.eid}))  # type: ignore[arg-type]
-                    for branch2, event2 in self._read(branch, instr, second, taint2):
-                        self._write_reg(branch2, rt2, _loaded(loaded_as, mask, event2.value), frozenset({event2.eid}))  # type: ignore[arg-type]
+                (reg_a, loc_a, taint_a), (reg_b, loc_b, taint_b) = accesses
+                flags = {"acquire_pc": op == "LDIAPP", "acquire": op == "LDAP", "group": group}
+                for branch, event in self._read(state, instr, loc_a, taint_a, **flags):
+                    self._write_reg(branch, reg_a, _loaded(loaded_as, mask, event.value), frozenset({event.eid}))  # type: ignore[arg-type]
+                    for branch2, event2 in self._read(branch, instr, loc_b, taint_b, **flags):
+                        self._write_reg(branch2, reg_b, _loaded(loaded_as, mask, event2.value), frozenset({event2.eid}))  # type: ignore[arg-type]
                         self._run(branch2, out)
                 return
             if op in STORES:
@@ -374,6 +408,17 @@ class ThreadRunner:
             if op in CASPS:
                 self._casp(state, instr, out)
                 return
+            if op == "MRS":  # NZCV into bits 31..28 (no flags set yet reads as 0)
+                n, z, c, v = state.flags or (False, False, False, False)
+                self._write_reg(state, instr.args[0], n << 31 | z << 30 | c << 29 | v << 28, state.flags_taint)  # type: ignore[arg-type]
+                continue
+            if op == "MSR":
+                value, taint = self._operand(state, instr.args[1])
+                if isinstance(value, str):
+                    raise self._location_error(instr)
+                state.flags = (bool(value >> 31 & 1), bool(value >> 30 & 1), bool(value >> 29 & 1), bool(value >> 28 & 1))
+                state.flags_taint = taint
+                continue
             if op == "MOV":
                 rd, src = instr.args
                 value, taint = self._operand(state, src)
@@ -413,6 +458,25 @@ class ThreadRunner:
                     state.ctrl_taint = state.ctrl_taint | state.flags_taint
                 counted = op == "B" or bool(state.flags_taint)
                 if (op == "B" or self._holds(state, op[2:], instr)) and not self._jump(state, target, counted):  # type: ignore[arg-type]
+                    return
+                continue
+            if op in ("UDF", "SVC"):  # Variant=fatal: the exception ends the thread (herd's Fault(P,Kind))
+                state.faults = state.faults | {"UndefinedInstruction" if op == "UDF" else "SupervisorCall"}
+                out.append(self._path(state))
+                return
+            if op == "ADR":
+                self._write_reg(state, instr.args[0], code_address(self.thread, instr.args[1]), frozenset())  # type: ignore[arg-type]
+                continue
+            if op in ("BL", "BLR", "RET"):
+                if op == "BL":
+                    target = instr.args[0]
+                else:
+                    value, taint = self._operand(state, instr.args[0])
+                    state.ctrl_taint = state.ctrl_taint | taint
+                    target = self._code_label(value, instr)
+                if op != "RET":
+                    self._write_reg(state, Reg("X30", 64), code_address(self.thread, instr.args[-1]), frozenset())  # type: ignore[arg-type]
+                if not self._jump(state, target, True):  # type: ignore[arg-type]
                     return
                 continue
             if op in ("DMB", "DSB"):
