@@ -285,7 +285,7 @@ def test_calls_system_flags_and_fatal_exceptions():
     assert _run(fatal).kind == "Required"
     with pytest.raises(MemattrError, match="Variant=fatal"):
         _run(fatal.replace("Variant=fatal\n", ""))
-    with pytest.raises(MemattrError, match="P0:L1, not a label"):
+    with pytest.raises(MemattrError, match="P0:L1 .in the initial state or the condition. is not a label"):
         _run(fatal.replace("P0:L0,", "P0:L1,"))
 
 
@@ -307,3 +307,21 @@ def test_ordered_pairs_keep_register_order_and_plain_pairs_none():
            " ADD X2,X2,#16 | LDR X1,[X2] ;\n MOV X0,#1 | DMB LD ;\n MOV X1,#2 | LDR X0,[X2,#8] ;\n"
            " STILP X0,X1,[X2,#-16]! | ;\nexists (1:X1=1 /\\ 1:X0=0)\n")
     assert _run(pre).kind == "Forbidden"
+
+
+def test_code_as_values_and_calls_into_another_threads_code():
+    """herd's L023 (a thread calls a function in another thread's code), L062/L105 (instructions read as data
+    and compared with instr:"..." values, branch targets relative), AK001 (a branch through a pointer cell)."""
+    calls = _run("AArch64 T\n{ 0:X8=P1:Ldec; 1:X1=P0:Linc; }\n P0 | P1 ;\n MOV W9,#4 | MOV W9,#4 ;\n BLR X8 | BLR X1 ;\n"
+                 " BLR X8 | BLR X1 ;\n MOV W0,W9 | MOV W0,W9 ;\n B Lzero | B Lone ;\nLinc: |Ldec: ;\n"
+                 " ADD W9,W9,#1 | SUB W9,W9,#1 ;\n RET | RET ;\nLzero: |Lone: ;\nforall 0:X0=2 /\\ 1:X0=6\n")
+    assert calls.kind == "Required"
+    code = _run("AArch64 T\n{ ins_t 0:X2; }\n P0 ;\n ADR X0,L0 ;\n LDR W2,[X0] ;\nL0: ;\n B L1 ;\nL1: ;\n"
+                "forall 0:X2=instr:\"B .+4\"\n")
+    assert code.kind == "Required"
+    branch = _run("AArch64 T\n{ ins_t *y; 0:X2=x; 0:X4=y; 0:X3=P1:L0; 1:X2=x; 1:X4=y; }\n P0 | P1 ;\n"
+                  " LDR W1,[X2] | ADR X5,L1 ;\n STLR X3,[X4] | STR X5,[X4] ;\n | LDR X3,[X4] ;\n | BR X3 ;\n"
+                  " |L0: ;\n | MOV W0,#1 ;\n | STR W0,[X2] ;\n |L1: ;\nexists (0:X1=1 /\\ 1:X0=1)\n")
+    assert (branch.kind, branch.negative) == ("Forbidden", 3)  # herd7: Never 0 3
+    with pytest.raises(MemattrError, match="Lself00 .in the initial state"):
+        _run("AArch64 T\n{ 0:X5=P0:Lself00; }\n P0 ;\n MOV X4,X5 ;\nlocations [0:X4]\n")

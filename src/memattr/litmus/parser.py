@@ -67,7 +67,7 @@ DATA_PROCESSING = (ALU | MORE_ALU | FLAG_ALU | SHIFTS | WIDE_MOVES | (CONDITIONA
                    {"MVN", "NEG", "ABS", "CMP", "CMN", "TST", "CSET", "CSETM", "UBFM", "SBFM"})
 SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | DATA_PROCESSING | CONDITIONAL_SELECTS |
              CASPS |
-             PAIRS | {"MRS", "MSR", "ADR", "BL", "BLR", "RET", "UDF", "SVC", "MOV", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
+             PAIRS | {"MRS", "MSR", "ADR", "BL", "BLR", "BR", "RET", "UDF", "SVC", "MOV", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
               "DMB", "DSB", "ISB", "TLBI", "NOP"} |
              {f"B.{c}" for c in CONDITIONS})
 
@@ -135,7 +135,8 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
     loc_match = re.search(r"locations\s*\[((?:[^\[\]]|\[\d+\])*)\]", rest, re.S)  # "v[0]" inside
     if loc_match:
         line_of = rest_start + rest[:loc_match.start()].count("\n") + 1
-        locations = tuple(_parse_atom(item.strip(), line_of, src) for item in loc_match.group(1).split(";")
+        # An item may carry a type for printing ("0:X2 ins_t"): the type is dropped.
+        locations = tuple(_parse_atom(item.split()[0], line_of, src) for item in loc_match.group(1).split(";")
                           if item.strip())
         rest = rest[:loc_match.start()] + "\n" * loc_match.group(0).count("\n") + rest[loc_match.end():]
     condition = _parse_condition(rest, rest_start, src, has_locations=bool(loc_match))
@@ -225,6 +226,8 @@ def _parse_init(text: str, first_line: int, src: _Source
         declared = _TYPES.get(words[0]) if len(words) == 2 else None  # "uint8_t x", "int64_t 0:X2"
         if len(words) == 2 and words[0] == "pteval_t":  # a translation table descriptor: 64 bits
             declared = (64, False)
+        if len(words) == 2 and words[0] == "ins_t":  # an instruction (herd7's ins_t): compared as an instruction
+            declared = (64, False)
         if len(words) == 2 and declared is None and words[0] not in _UNSIZED and re.fullmatch(r"[a-z]\w*_t", words[0]):
             notes.append(f"{src.name}:{line}: unknown type {words[0]!r} read as an unsized int, as herd7 does "
                          f"(known: {', '.join(sorted(_TYPES))})")
@@ -301,12 +304,15 @@ def _typed(value: int | str, declared: tuple[int, bool] | None) -> int | str:
 
 
 def _value(text: str, line: int, src: _Source) -> int | str:
-    text = text.strip()
+    text = text.strip().replace("\x01", " ")
     if _IDENT.match(text):
         return text
-    code = re.fullmatch(r'label:"P?(\d+):(\.?[A-Za-z_]\w*)"', text)
-    if code:  # herd7's code address, label:"P0:L0"
+    code = re.fullmatch(r'label:"P?(\d+):(\.?[A-Za-z_]\w*)"', text) or re.fullmatch(r"P(\d+):(\.?[A-Za-z_]\w*)", text)
+    if code:  # herd7's code address, label:"P0:L0" (P0:L0 in an initial state)
         return code_address(int(code.group(1)), code.group(2))
+    ins = re.fullmatch(r'instr:"([^"]*)"', text)
+    if ins or text.upper() == "NOP":  # herd7's instruction value, instr:"B .+8" (NOP alone)
+        return _instruction_text(ins.group(1) if ins else "NOP")
     pte = _PTE.match(text)
     if pte:  # the address of x's translation table entry, herd7's PTE(x)
         return pte_location(pte.group(1))
@@ -322,6 +328,27 @@ def _value(text: str, line: int, src: _Source) -> int | str:
 _PTE = re.compile(r"^PTE\(\s*([A-Za-z_]\w*)\s*\)$")
 _DESCRIPTOR_BITS = {"valid": 0, "el0": 6, "db": 7, "af": 10, "dbm": 51}
 _DESCRIPTOR_DEFAULTS = {"valid": 1, "af": 1, "db": 1, "el0": 1, "dbm": 0}
+
+
+def _instruction_text(text: str) -> str:
+    """An instruction as a value: its text with the mnemonic upper-cased and spaces only after it."""
+    words = text.strip().split(None, 1)
+    rest = re.sub(r"\s+", "", words[1]) if len(words) > 1 else ""
+    return f'instr:"{words[0].upper()}{" " + rest if rest else ""}"'
+
+
+def instruction_value(instr: Instr | None, index: int, labels: dict[str, int]) -> str:
+    """The value of the instruction at ``index`` of a thread's code (past the end: none there), with branch
+    and ADR targets written relative to it (".+8"), as herd7 compares instruction values."""
+    if instr is None or not instr.text or instr.text == "(end)":
+        return _instruction_text("NOP") if instr is not None else 'instr:"(none)"'
+    words = instr.text.strip().split(None, 1)
+    operands = _split_operands(words[1]) if len(words) > 1 else []
+    if operands and operands[-1] in labels and (instr.op in ("B", "BL", "CBZ", "CBNZ", "TBZ", "TBNZ", "ADR")
+                                                 or instr.op.startswith("B.")):
+        offset = 4 * (labels[operands[-1]] - index)
+        operands[-1] = f".{offset:+d}"
+    return _instruction_text(" ".join([words[0], ",".join(operands)]))
 
 
 def code_address(thread: int, label: str) -> str:
@@ -423,6 +450,9 @@ def _parse_threads(lines: list[str], index: int, src: _Source) -> tuple[tuple[tu
             while cell:
                 match = _LABEL.match(cell)
                 if match and not cell.upper().startswith(("B.", "CBZ", "CBNZ")) and ":" in cell.split()[0]:
+                    if pending_labels[n] is not None:  # two labels in a row: the first marks an empty NOP
+                        columns[n].append(Instr("NOP", (), index + 1, label=pending_labels[n],
+                                                text=f"{pending_labels[n]}:"))
                     pending_labels[n] = match.group("label")
                     cell = match.group("rest").strip()
                     continue
@@ -526,15 +556,15 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
         args = [_operand(o, line, src) for o in operands[:3]] + [operands[3].upper()]
         if not all(isinstance(a, Reg) for a in args[:3]):
             raise src.error(line, f"bad {op} {text!r}", f"{op} Rd,Rn,Rm,COND with registers")
-    elif op in ("ADR", "BL", "BLR", "RET"):
+    elif op in ("ADR", "BL", "BLR", "BR", "RET"):
         # Code addresses (within the thread): ADR Xd,LABEL; BL LABEL and BLR Xn write the return address to
         # X30 (the parser labels the next instruction and appends that label); RET [Xn] branches to X30 or Xn.
         if op == "ADR" and (len(operands) != 2 or not _IDENT.match(operands[1].lstrip("."))):
             raise src.error(line, f"bad {op} {text!r}", "ADR Xd,LABEL")
         if op == "BL" and (len(operands) != 1 or not _IDENT.match(operands[0].lstrip("."))):
             raise src.error(line, f"bad {op} {text!r}", "BL LABEL")
-        if op in ("BLR", "RET") and len(operands) != (op == "BLR") and not (op == "RET" and len(operands) == 1):
-            raise src.error(line, f"bad {op} {text!r}", f"{op} Xn" if op == "BLR" else "RET or RET Xn")
+        if op in ("BLR", "BR", "RET") and len(operands) != (op != "RET") and not (op == "RET" and len(operands) == 1):
+            raise src.error(line, f"bad {op} {text!r}", f"{op} Xn" if op != "RET" else "RET or RET Xn")
         if op == "ADR":
             args = [_operand(operands[0], line, src), operands[1]]
         elif op == "BL":
@@ -695,6 +725,8 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
     # herd7 reads "0: X3 = 0" as "0:X3=0".
     rest = _FAULT.sub(lambda m: f" {m.group(1)}:fault@{m.group(3)}@{m.group(2) or ''} ", match.group(2))
     rest = re.sub(r"\bnot\b", "~", rest)  # herd7's "not (...)"
+    # An instruction value's spaces would split it: hide them until the value is read (_value).
+    rest = re.sub(r'instr:"[^"]*"', lambda m: m.group(0).replace(" ", "\x01"), rest)
     rest = _ARRAY_ATOM.sub(lambda m: "(" + " /\\ ".join(
         f"{m.group(1)}[{n}]={v.strip()}" for n, v in enumerate(m.group(2).split(","))) + ")", rest)
     rest = _PTE_ATOM.sub(lambda m: f" PTE@{m.group(1)}={_descriptor(m.group(2), line, src)} ", rest)
@@ -864,9 +896,13 @@ def _check_test(test: LitmusTest, src: _Source) -> None:
         code = re.fullmatch(r'label:"P(\d+):(.+)"', atom.value) if isinstance(atom.value, str) else None
         if code:
             src.fault_labels.append((int(code.group(1)), code.group(2), 1))
+    for (thread, reg), value in test.init_regs.items():  # herd7: a code address must name an existing label
+        code = re.fullmatch(r'label:"P(\d+):(.+)"', value) if isinstance(value, str) else None
+        if code:
+            src.fault_labels.append((int(code.group(1)), code.group(2), 1))
     for thread, label, line in src.fault_labels:
         if thread >= len(test.threads) or label not in {i.label for i in test.threads[thread] if i.label}:
-            raise src.error(line, f"the condition names P{thread}:{label}, not a label of that thread",
+            raise src.error(line, f"P{thread}:{label} (in the initial state or the condition) is not a label of P{thread}",
                             "a label of the thread")
     for name in test.attrs:
         if name not in locations:

@@ -15,7 +15,7 @@ from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
 from memattr.litmus.parser import descriptor_valid
-from memattr.litmus.parser import CASPS, MULTIPLY, PAIRS, code_address
+from memattr.litmus.parser import CASPS, MULTIPLY, PAIRS, code_address, instruction_value
 from memattr.litmus.parser import AMOS, DATA_PROCESSING, FLAG_ALU, LOADS, SHIFTS, STADDS, STORE_EXCL, STORES
 
 MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
@@ -97,12 +97,13 @@ class _State:
     faults: frozenset[str] = frozenset()
     translation: int | None = None  # the translation table read of the instruction at translated_pc
     translated_pc: int = -1
+    code: int = -1  # whose code the thread runs (another thread's after a branch to its code address)
 
     def copy(self) -> "_State":
         return _State(dict(self.regs), dict(self.taint), self.flags, self.flags_taint, self.ctrl_taint,
                       list(self.events), set(self.addr), set(self.data), set(self.ctrl), set(self.rmw),
                       self.last_exclusive, self.pc, self.steps, self.jumps, self.symbolic, self.faults,
-                      self.translation, self.translated_pc)
+                      self.translation, self.translated_pc, self.code)
 
 
 class ThreadRunner:
@@ -113,6 +114,8 @@ class ThreadRunner:
         self.thread = thread
         self.code = test.threads[thread]
         self.labels = {instr.label: n for n, instr in enumerate(self.code) if instr.label}
+        # Every thread's labels: a thread may branch into another thread's code (herd's L023, "P1:Ldec").
+        self.labels_of = [{i.label: n for n, i in enumerate(code) if i.label} for code in test.threads]
         self.domains = domains
         self.unroll = unroll
         self.cut: set[str] = set()  # labels where a path was cut by the unrolling bound
@@ -126,13 +129,14 @@ class ThreadRunner:
         path (herd/mem.ml fetch_addr: a target reached by more than ``unroll`` backward jumps is not fetched).
         As herd7 does, only unconditional jumps and conditional ones on values that depend on a read count:
         a loop on known values is unrolled completely (next_instr: CondJump checks "not determined")."""
-        target = self.labels[label]
+        target = self.labels_of[state.code][label]
         if counted and target < state.pc:  # state.pc is past the branch: a jump to it or before is backward
-            count = state.jumps.get(target, 0) + 1
+            key = (state.code, target)
+            count = state.jumps.get(key, 0) + 1  # type: ignore[call-overload]
             if count > self.unroll:
                 self.cut.add(label)
                 return False
-            state.jumps = {**state.jumps, target: count}
+            state.jumps = {**state.jumps, key: count}  # type: ignore[dict-item]
         state.pc = target
         return True
 
@@ -141,7 +145,7 @@ class ThreadRunner:
         for (thread, reg), value in self.test.init_regs.items():
             if thread == self.thread:
                 regs[reg] = value
-        state = _State(regs=regs, taint={})
+        state = _State(regs=regs, taint={}, code=self.thread)
         out: list[Path] = []
         self._run(state, out)
         return out
@@ -247,15 +251,25 @@ class ThreadRunner:
             state.data.add((source, event.eid))
         return event
 
-    def _code_label(self, value: int | str, instr: Instr) -> str:
-        """The label a register's code address names, in this thread (branches to other threads' code, as
-        herd's L024 makes, are not modelled)."""
-        for label in self.labels:
-            if value == code_address(self.thread, label):
-                return label
-        raise MemattrError(f"P{self.thread}: {instr.text}: the register holds {value}, not a code address of this "
-                           "thread", source=self.test.source, line=instr.line,
-                           expected="an address from ADR or BL in the same thread")
+    def _code_label(self, value: int | str, instr: Instr) -> tuple[int, str]:
+        """The thread and label a register's code address names."""
+        for thread, labels in enumerate(self.labels_of):
+            for label in labels:
+                if value == code_address(thread, label):
+                    return thread, label
+        # An error only if an execution the model allows branches so (herd's AK001 reads a pointer's initial 0
+        # only in executions coherence forbids).
+        raise BadAddress(f"P{self.thread}: {instr.text}: the register holds {value}, not a code address",
+                         source=self.test.source, line=instr.line,
+                         expected="an address from ADR, BL or an initial value such as P1:L0")
+
+    def _instruction_at(self, value: str, instr: Instr) -> str:
+        """The instruction a code address points to, as a value (herd7's ins_t): read from the code."""
+        thread, label = self._code_label(value, instr)
+        index = self.labels_of[thread][label]
+        code = self.test.threads[thread]
+        return instruction_value(code[index], index, self.labels_of[thread]) if index < len(code) else \
+            instruction_value(None, index, self.labels_of[thread])
 
     def _path(self, state: _State) -> Path:
         return Path(self.thread, tuple(state.events), frozenset(state.addr), frozenset(state.data),
@@ -265,7 +279,7 @@ class ThreadRunner:
         """Before an access to a location whose translation the test gives: read its entry (one branch per
         value it may hold).  An invalid entry is a translation fault: the access does not happen and the
         thread stops there (herd7's fault(P,x)).  True when the branches were run here."""
-        instr = self.code[state.pc]
+        instr = self.test.threads[state.code][state.pc]
         mem = next((arg for arg in instr.args if isinstance(arg, Mem)), None)
         if mem is None:
             return False
@@ -296,7 +310,8 @@ class ThreadRunner:
     def _execute(self, state: _State, out: list[Path]) -> None:
         while True:
             tick()
-            if state.pc >= len(self.code):
+            code = self.test.threads[state.code]
+            if state.pc >= len(code):
                 out.append(self._path(state))
                 return
             if state.translated_pc != state.pc:
@@ -306,10 +321,17 @@ class ThreadRunner:
             state.steps += 1
             if state.steps > MAX_STEPS:
                 return  # a path that loops past the bound is dropped, as herd's unrolling does
-            instr = self.code[state.pc]
+            instr = code[state.pc]
             state.pc += 1
             op = instr.op
             if op == "NOP":
+                continue
+            if op in LOADS and isinstance(self._read_reg(state, instr.args[1].base), str) \
+                    and str(self._read_reg(state, instr.args[1].base)).startswith("label:"):  # type: ignore[union-attr]
+                # Reading code as data: the instruction at that address (the code is never written here).
+                rt, mem = instr.args
+                value = self._instruction_at(self._read_reg(state, mem.base), instr)  # type: ignore[arg-type,union-attr]
+                self._write_reg(state, rt, value, self._taint(state, mem.base))  # type: ignore[arg-type,union-attr]
                 continue
             if op in LOADS:
                 rt, mem = instr.args
@@ -465,17 +487,17 @@ class ThreadRunner:
                 out.append(self._path(state))
                 return
             if op == "ADR":
-                self._write_reg(state, instr.args[0], code_address(self.thread, instr.args[1]), frozenset())  # type: ignore[arg-type]
+                self._write_reg(state, instr.args[0], code_address(state.code, instr.args[1]), frozenset())  # type: ignore[arg-type]
                 continue
-            if op in ("BL", "BLR", "RET"):
+            if op in ("BL", "BLR", "RET", "BR"):
+                if op in ("BL", "BLR"):  # the return address, in the code running now
+                    self._write_reg(state, Reg("X30", 64), code_address(state.code, instr.args[-1]), frozenset())  # type: ignore[arg-type]
                 if op == "BL":
                     target = instr.args[0]
                 else:
                     value, taint = self._operand(state, instr.args[0])
                     state.ctrl_taint = state.ctrl_taint | taint
-                    target = self._code_label(value, instr)
-                if op != "RET":
-                    self._write_reg(state, Reg("X30", 64), code_address(self.thread, instr.args[-1]), frozenset())  # type: ignore[arg-type]
+                    state.code, target = self._code_label(value, instr)
                 if not self._jump(state, target, True):  # type: ignore[arg-type]
                     return
                 continue
