@@ -325,3 +325,12 @@ def test_code_as_values_and_calls_into_another_threads_code():
     assert (branch.kind, branch.negative) == ("Forbidden", 3)  # herd7: Never 0 3
     with pytest.raises(MemattrError, match="Lself00 .in the initial state"):
         _run("AArch64 T\n{ 0:X5=P0:Lself00; }\n P0 ;\n MOV X4,X5 ;\nlocations [0:X4]\n")
+
+
+def test_filter_drops_executions_as_herd7_does():
+    """herd7 7.58 on this MP with "filter (1:X0=1)": States 2, Observation Sometimes 1 1."""
+    result = _run("AArch64 MP+filter\n{ 0:X1=x; 0:X3=y; 1:X1=y; 1:X3=x; }\n P0 | P1 ;\n MOV W0,#1 | LDR W0,[X1] ;\n"
+                  " STR W0,[X1] | LDR W2,[X3] ;\n MOV W2,#1 | ;\n STR W2,[X3] | ;\nfilter (1:X0=1)\nexists (1:X2=0)\n")
+    assert (result.observation, result.positive, result.negative, len(result.states)) == ("Sometimes", 1, 1, 2)
+    with pytest.raises(MemattrError, match="'z', not a location"):
+        _run("AArch64 T\n{ 0:X1=x; }\n P0 ;\n LDR W0,[X1] ;\nfilter (z=1)\nexists (0:X0=0)\n")

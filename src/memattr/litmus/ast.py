@@ -131,7 +131,8 @@ class LitmusTest:
     # declare one.
     reg_widths: dict[tuple[int | None, str], int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
-    variants: frozenset[str] = frozenset()  # herd7 "Variant=" options the test names (lower case)  # what the parser accepted as herd7 does but a reader should know (a typo'd type)
+    variants: frozenset[str] = frozenset()  # herd7 "Variant=" options the test names (lower case)
+    filter: "Prop | None" = None  # herd7's "filter": only executions whose final state satisfies it count  # what the parser accepted as herd7 does but a reader should know (a typo'd type)
 
     @property
     def memory_locations(self) -> tuple[str, ...]:

@@ -139,12 +139,18 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
         locations = tuple(_parse_atom(item.split()[0], line_of, src) for item in loc_match.group(1).split(";")
                           if item.strip())
         rest = rest[:loc_match.start()] + "\n" * loc_match.group(0).count("\n") + rest[loc_match.end():]
-    condition = _parse_condition(rest, rest_start, src, has_locations=bool(loc_match))
+    filter_prop = None
+    filter_match = re.search(r"\bfilter\b(.*?)(?=(?:~\s*)?\bexists\b|\bforall\b|\Z)", rest, re.S)
+    if filter_match:  # herd7's "filter PROP": executions whose final state fails it are not counted
+        line_of = rest_start + rest[:filter_match.start()].count("\n")
+        filter_prop = _parse_condition("exists " + filter_match.group(1), line_of, src).prop
+        rest = rest[:filter_match.start()] + "\n" * filter_match.group(0).count("\n") + rest[filter_match.end():]
+    condition = _parse_condition(rest, rest_start, src, has_locations=bool(loc_match) or filter_prop is not None)
     attrs, devices = _parse_extension(extension, len(threads), src)
     test = LitmusTest(name=name, arch="AArch64", doc=" ".join(doc_lines), init_regs=init_regs, init_mem=init_mem,
                       threads=threads, condition=condition, locations=locations, attrs=attrs,
                       devices=devices, source=source, arrays=arrays, reg_widths=reg_widths,
-                      notes=notes, variants=frozenset(variants))
+                      notes=notes, variants=frozenset(variants), filter=filter_prop)
     _check_test(test, src)
     return test
 
@@ -718,8 +724,6 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
     match = re.match(r"^(exists|~\s*exists|forall)\b(.*)$", body, re.S)
     if not match:
         word = body.split()[0]
-        if word == "filter":
-            raise src.error(line, "filter is not supported", "exists, ~exists or forall")
         raise src.error(line, f"unexpected {word[:30]!r} where the condition starts", "exists, ~exists or forall")
     quantifier = re.sub(r"\s", "", match.group(1))
     # herd7 reads "0: X3 = 0" as "0:X3=0".
@@ -885,6 +889,8 @@ def _check_test(test: LitmusTest, src: _Source) -> None:
             walk(prop.right)
 
     walk(test.condition.prop)
+    if test.filter is not None:
+        walk(test.filter)
     for atom in atoms:
         if atom.thread is None and atom.name not in locations and atom.name not in test.arrays:
             raise src.error(1, f"the condition names {atom.name!r}, not a location of this test",

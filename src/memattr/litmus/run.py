@@ -196,9 +196,13 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
                 for name, counts in extra.items():
                     if check(execution, CHECKED - {name})[0]:
                         values = _final_values(test, combo, execution)
+                        if test.filter is not None and not _eval(test.filter, values, test.reg_widths):
+                            continue
                         counts[0 if _eval(test.condition.prop, values, test.reg_widths) else 1] += 1
                 continue
             values = _final_values(test, combo, execution)
+            if test.filter is not None and not _eval(test.filter, values, test.reg_widths):
+                continue  # herd7's filter: this execution is not counted
             satisfied = _eval(test.condition.prop, values, test.reg_widths)
             state = tuple((f"{a.thread}:{_show_reg(a.name)}" if a.thread is not None else a.name,
                            str(_final(values, a.thread, a.name)))
@@ -264,7 +268,9 @@ def closest_candidate(test: LitmusTest, budget: Budget | None = None) -> Closest
     with limited(budget or Budget()):
         for combo in itertools.product(*paths):
             for execution in _executions(test, combo, locations, memtype, peripheral):
-                if not _eval(test.condition.prop, _final_values(test, combo, execution), test.reg_widths):
+                values = _final_values(test, combo, execution)
+                if not _eval(test.condition.prop, values, test.reg_widths) or (
+                        test.filter is not None and not _eval(test.filter, values, test.reg_widths)):
                     continue
                 relations, broken = violations(execution)
                 if not broken:
