@@ -308,6 +308,12 @@ def _final_values(test: LitmusTest, combo: tuple[Path, ...], x: Execution) -> di
 
 def _executions(test: LitmusTest, combo: tuple[Path, ...], locations: tuple[str, ...],
                 memtype: dict[str, str], peripheral: dict[str, str | None]) -> Iterator[Execution]:
+    # A read of a value no write of this combination provides rules the combination out: check that first,
+    # before building any relation (most combinations of paths fail here).
+    written = {(loc, test.init_mem.get(loc, 0)) for loc in locations}
+    written.update((e.loc, e.value) for path in combo for e in path.events if e.kind == "W")
+    if any(e.kind == "R" and (e.loc, e.value) not in written for path in combo for e in path.events):
+        return
     events: list[Event] = []
     for loc in locations:  # initial writes, thread -1
         events.append(Event(eid=len(events), thread=-1, index=0, kind="W", loc=loc, value=test.init_mem.get(loc, 0),
