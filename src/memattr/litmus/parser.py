@@ -734,7 +734,9 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
     rest = _ARRAY_ATOM.sub(lambda m: "(" + " /\\ ".join(
         f"{m.group(1)}[{n}]={v.strip()}" for n, v in enumerate(m.group(2).split(","))) + ")", rest)
     rest = _PTE_ATOM.sub(lambda m: f" PTE@{m.group(1)}={_descriptor(m.group(2), line, src)} ", rest)
-    tokens = _tokens(re.sub(r"\s*=\s*", "=", _THREAD_SPACE.sub(r"\1:", rest)), line, src)
+    # (?<!\s): a match starts only where a run of spaces starts, so a long run is scanned once, not once per
+    # position (the hostile-input campaign found a quadratic case).
+    tokens = _tokens(re.sub(r"(?<!\s)\s*+=\s*+", "=", _THREAD_SPACE.sub(r"\1:", rest)), line, src)
     position = [0]
     prop = _prop_implies(tokens, position, line, src)
     if position[0] != len(tokens):
@@ -743,7 +745,7 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
 
 
 # "t={2,1}": a whole array, element by element.
-_ARRAY_ATOM = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*\{([^{}]*)\}")
+_ARRAY_ATOM = re.compile(r"\b([A-Za-z_]\w*+)\s*+=\s*+\{([^{}]*)\}")  # possessive: no backtracking on long words
 # herd7's fault(P0,x) / fault(P0:L0,x): thread 0's access to x took a translation fault.
 _FAULT = re.compile(r"\b[Ff]ault\(\s*P(\d+)(?::(\w+))?\s*,\s*([A-Za-z_]\w*)\s*(?:,[^()]*)?\)")
 _PTE_ATOM = re.compile(r"\[\s*PTE\(\s*([A-Za-z_]\w*)\s*\)\s*\]\s*=\s*(\([^()]*(?:\([^()]*\)[^()]*)*\))")
