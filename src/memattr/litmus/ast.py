@@ -100,6 +100,17 @@ class Const:
 Prop = Union[Atom, Not, And, Or, Const]
 
 
+def atoms_of(prop: "Prop | None") -> list[Atom]:
+    """The atoms of a condition, left to right (with repeats)."""
+    if isinstance(prop, Atom):
+        return [prop]
+    if isinstance(prop, Not):
+        return atoms_of(prop.inner)
+    if isinstance(prop, (And, Or)):
+        return atoms_of(prop.left) + atoms_of(prop.right)
+    return []
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
     quantifier: str  # "exists", "~exists" or "forall"

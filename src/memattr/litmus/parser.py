@@ -15,6 +15,7 @@ from memattr.errors import MemattrError
 from memattr.inputs import read_text
 from memattr.litmus.ast import (
     And,
+    atoms_of,
     Atom,
     Condition,
     Const,
@@ -879,20 +880,7 @@ def _parse_extension(text: str, threads: int, src: _Source) -> tuple[dict[str, L
 def _check_test(test: LitmusTest, src: _Source) -> None:
     locations = set(test.memory_locations)
     # As herd7: the final condition may not name a location, or a label, the test does not have.
-    atoms: list[Atom] = list(test.locations)
-
-    def walk(prop: object) -> None:
-        if isinstance(prop, Atom):
-            atoms.append(prop)
-        elif isinstance(prop, Not):
-            walk(prop.inner)
-        elif isinstance(prop, (And, Or)):
-            walk(prop.left)
-            walk(prop.right)
-
-    walk(test.condition.prop)
-    if test.filter is not None:
-        walk(test.filter)
+    atoms = [*test.locations, *atoms_of(test.condition.prop), *atoms_of(test.filter)]
     for atom in atoms:
         if atom.thread is None and atom.name not in locations and atom.name not in test.arrays:
             raise src.error(1, f"the condition names {atom.name!r}, not a location of this test",

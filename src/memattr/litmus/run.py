@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from memattr.errors import MemattrError
 from memattr.litmus.limits import Budget, LimitReached, limited, tick
-from memattr.litmus.ast import And, Atom, Const, LitmusTest, Not, Or, Prop
+from memattr.litmus.ast import And, Atom, Const, LitmusTest, Not, Or, Prop, atoms_of
 from memattr.litmus.model import ASSUMPTIONS, CHECKED, NON_REORDERING, Execution, Relations, acyclic, check, union
 from memattr.litmus.parser import fault_name
 from memattr.litmus.semantics import UNROLL, Event, Path, thread_paths
@@ -99,19 +99,7 @@ class Result:
 
 
 def _observed(test: LitmusTest) -> list[Atom]:
-    atoms: list[Atom] = []
-
-    def walk(prop: Prop) -> None:
-        if isinstance(prop, Atom):
-            atoms.append(prop)
-        elif isinstance(prop, Not):
-            walk(prop.inner)
-        elif isinstance(prop, (And, Or)):
-            walk(prop.left)
-            walk(prop.right)
-
-    walk(test.condition.prop)
-    atoms.extend(test.locations)
+    atoms = [*atoms_of(test.condition.prop), *test.locations]
     seen, out = set(), []
     for atom in atoms:
         key = (atom.thread, atom.name)
