@@ -76,7 +76,9 @@ SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | DATA_PROCESSING | CON
 class _Source:
     def __init__(self, name: str) -> None:
         self.name = name
-        self.fault_labels: list[tuple[int, str, int]] = []  # (thread, label, line) named by fault(P0:L0,...)
+        # (thread, label, line): labels named outside the code (fault(P0:L0,...), code addresses), checked once
+        # the threads are known.
+        self.named_labels: list[tuple[int, str, int]] = []
 
     def error(self, line: int, message: str, expected: str | None = None) -> MemattrError:
         return MemattrError(message, source=self.name, line=line, expected=expected)
@@ -363,6 +365,12 @@ def code_address(thread: int, label: str) -> str:
     return f'label:"P{thread}:{label}"'
 
 
+def parse_code_address(value: object) -> tuple[int, str] | None:
+    """The (thread, label) a value made by :func:`code_address` names; None for any other value."""
+    code = re.fullmatch(r'label:"P(\d+):(.+)"', value) if isinstance(value, str) else None
+    return (int(code.group(1)), code.group(2)) if code else None
+
+
 def pte_location(name: str) -> str:
     return f"PTE({name})"
 
@@ -482,12 +490,7 @@ def _return_labels(column: list[Instr]) -> None:
         instr = column[position]  # as labelled so far (a BL may label the next BL)
         if instr.op not in ("BL", "BLR"):
             continue
-        following = position + 1
-        if following == len(column):
-            column.append(Instr("NOP", (), instr.line, text="(end)"))
-        if column[following].label is None:
-            column[following] = replace(column[following], label=f".{following}")
-        column[position] = replace(instr, args=(*instr.args, column[following].label))
+        column[position] = replace(instr, args=(*instr.args, _label_at(column, position + 1, instr.line)))
 
 
 def _resolve_relative(column: list[Instr], src: _Source) -> None:
@@ -505,11 +508,17 @@ def _resolve_relative(column: list[Instr], src: _Source) -> None:
         if offset % 4 or not 0 <= target <= len(column):
             raise src.error(instr.line, f"branch target {instr.args[-1]} is outside the thread",
                             "a multiple of 4 bytes within the thread's code")
-        if target == len(column):
-            column.append(Instr("NOP", (), instr.line, text="(end)"))
-        if column[target].label is None:
-            column[target] = replace(column[target], label=f".{target}")
-        column[position] = replace(instr, args=(*instr.args[:-1], column[target].label))
+        column[position] = replace(instr, args=(*instr.args[:-1], _label_at(column, target, instr.line)))
+
+
+def _label_at(column: list[Instr], target: int, line: int) -> str:
+    """The label of the instruction at ``target``, giving it one (".N") if it has none; a target just past the
+    end is a NOP put there."""
+    if target == len(column):
+        column.append(Instr("NOP", (), line, text="(end)"))
+    if column[target].label is None:
+        column[target] = replace(column[target], label=f".{target}")
+    return column[target].label  # type: ignore[return-value]
 
 
 def _split_operands(text: str) -> list[str]:
@@ -819,7 +828,7 @@ def _parse_atom(text: str, line: int, src: _Source) -> Prop:
     fault = re.fullmatch(r"(\d+):fault@([A-Za-z_]\w*)@(\w*)", text)
     if fault:
         if fault.group(3):
-            src.fault_labels.append((int(fault.group(1)), fault.group(3), line))
+            src.named_labels.append((int(fault.group(1)), fault.group(3), line))
         return Atom(_thread(fault.group(1), line, src), fault_name(fault.group(2)), 1)
     if "=" not in text:
         if ":" in text:  # "locations [1:X0;]"
@@ -889,14 +898,12 @@ def _check_test(test: LitmusTest, src: _Source) -> None:
                 and atom.name[6:-1] not in ("UndefinedInstruction", "SupervisorCall"):
             raise src.error(1, f"{atom.name} names {atom.name[6:-1]!r}, not a location of this test",
                             "a location, UndefinedInstruction or SupervisorCall")
-        code = re.fullmatch(r'label:"P(\d+):(.+)"', atom.value) if isinstance(atom.value, str) else None
+    # herd7: a code address, in the condition or the initial state, must name an existing label.
+    for value in [*(atom.value for atom in atoms), *test.init_regs.values()]:
+        code = parse_code_address(value)
         if code:
-            src.fault_labels.append((int(code.group(1)), code.group(2), 1))
-    for (thread, reg), value in test.init_regs.items():  # herd7: a code address must name an existing label
-        code = re.fullmatch(r'label:"P(\d+):(.+)"', value) if isinstance(value, str) else None
-        if code:
-            src.fault_labels.append((int(code.group(1)), code.group(2), 1))
-    for thread, label, line in src.fault_labels:
+            src.named_labels.append((*code, 1))
+    for thread, label, line in src.named_labels:
         if thread >= len(test.threads) or label not in {i.label for i in test.threads[thread] if i.label}:
             raise src.error(line, f"P{thread}:{label} (in the initial state or the condition) is not a label of P{thread}",
                             "a label of the thread")

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
-from memattr.litmus.parser import descriptor_valid
-from memattr.litmus.parser import CASPS, MULTIPLY, PAIRS, code_address, instruction_value
-from memattr.litmus.parser import AMOS, DATA_PROCESSING, FLAG_ALU, LOADS, SHIFTS, STADDS, STORE_EXCL, STORES
+from memattr.litmus.parser import (AMOS, CASPS, DATA_PROCESSING, FLAG_ALU, LOADS, MULTIPLY, PAIRS, SHIFTS, STADDS,
+                                   STORE_EXCL, STORES, code_address, descriptor_valid, instruction_value,
+                                   parse_code_address)
 
 MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
 # herd7's default unrolling bound (herd/opts.ml unroll_default: 2 but for ASL): a path may jump back to
@@ -112,8 +112,6 @@ class ThreadRunner:
     def __init__(self, test: LitmusTest, thread: int, domains: dict[str, tuple[int, ...]], unroll: int = UNROLL) -> None:
         self.test = test
         self.thread = thread
-        self.code = test.threads[thread]
-        self.labels = {instr.label: n for n, instr in enumerate(self.code) if instr.label}
         # Every thread's labels: a thread may branch into another thread's code (herd's L023, "P1:Ldec").
         self.labels_of = [{i.label: n for n, i in enumerate(code) if i.label} for code in test.threads]
         self.domains = domains
@@ -253,10 +251,9 @@ class ThreadRunner:
 
     def _code_label(self, value: int | str, instr: Instr) -> tuple[int, str]:
         """The thread and label a register's code address names."""
-        for thread, labels in enumerate(self.labels_of):
-            for label in labels:
-                if value == code_address(thread, label):
-                    return thread, label
+        code = parse_code_address(value)
+        if code is not None and code[0] < len(self.labels_of) and code[1] in self.labels_of[code[0]]:
+            return code
         # An error only if an execution the model allows branches so (herd's AK001 reads a pointer's initial 0
         # only in executions coherence forbids).
         raise BadAddress(f"P{self.thread}: {instr.text}: the register holds {value}, not a code address",
@@ -268,8 +265,7 @@ class ThreadRunner:
         thread, label = self._code_label(value, instr)
         index = self.labels_of[thread][label]
         code = self.test.threads[thread]
-        return instruction_value(code[index], index, self.labels_of[thread]) if index < len(code) else \
-            instruction_value(None, index, self.labels_of[thread])
+        return instruction_value(code[index] if index < len(code) else None, index, self.labels_of[thread])
 
     def _path(self, state: _State) -> Path:
         return Path(self.thread, tuple(state.events), frozenset(state.addr), frozenset(state.data),
@@ -326,8 +322,7 @@ class ThreadRunner:
             op = instr.op
             if op == "NOP":
                 continue
-            if op in LOADS and isinstance(self._read_reg(state, instr.args[1].base), str) \
-                    and str(self._read_reg(state, instr.args[1].base)).startswith("label:"):  # type: ignore[union-attr]
+            if op in LOADS and parse_code_address(self._read_reg(state, instr.args[1].base)):  # type: ignore[union-attr]
                 # Reading code as data: the instruction at that address (the code is never written here).
                 rt, mem = instr.args
                 value = self._instruction_at(self._read_reg(state, mem.base), instr)  # type: ignore[arg-type,union-attr]
