@@ -111,16 +111,8 @@ def acyclic(rel: Rel) -> bool:
 
 
 def closure(rel: Rel) -> Rel:
-    result = set(rel)
-    changed = True
-    while changed:
-        changed = False
-        for x, y in list(result):
-            for y2, z in list(result):
-                if y == y2 and (x, z) not in result:
-                    result.add((x, z))
-                    changed = True
-    return frozenset(result)
+    """The transitive closure of ``rel``."""
+    return _reach(rel, lambda e: True)
 
 
 # --- event sets ----------------------------------------------------------------------------------
@@ -266,7 +258,7 @@ RELATIONS: tuple[Definition, ...] = (
     Definition("devpo", "po of peripheral (device) threads", lambda r: restrict(r["po"], dom=r.s.device_thread)),
     Definition("ob", "Ordered-before: (obs | lws | dob | aob | bob | dsb-ob)+ (B2.3.7)",
                lambda r: union(r["obs"], r["lws"], r["dob"], r["aob"], r["bob"], r["dsb-ob"], r["devpo"])),
-    Definition("ob+", "Ordered-before, transitively", lambda r: _reach(r["ob"], lambda e: True)),
+    Definition("ob+", "Ordered-before, transitively", lambda r: closure(r["ob"])),
     Definition("lob", "Locally-ordered-before: (dob | aob | bob | dsb-ob)+ within a PE", lambda r: closure(
         frozenset(p for p in union(r["dob"], r["aob"], r["bob"], r["dsb-ob"]) if r.same_thread(*p)))),
     # --- the endpoint extension: arrival at peripherals ---------------------------------------------
@@ -307,7 +299,7 @@ RELATIONS: tuple[Definition, ...] = (
                "with a DSB after it (B2.6.9), those that arrive at completion precede what follows",
                lambda r: frozenset(
                    (e1, e2)
-                   for t, dsb_then in _tlbi_dsb(r)
+                   for t, dsb_then in tlbi_dsb(r)
                    for e1 in range(len(r.x.events))
                    if r.s.pe_endpoint(e1) and _complete_is_arrival(r, e1) and _used_old_translation(r, e1, t)
                    and (r.x.events[e1].thread != r.x.events[t].thread or (e1, t) in r["po"])
@@ -374,7 +366,7 @@ def _used_old_translation(r: Relations, e: int, tlbi: int) -> bool:
     return any((reads[0], w) in r["fr"] for w in overwritten)
 
 
-def _tlbi_dsb(r: Relations) -> list[tuple[int, list[int]]]:
+def tlbi_dsb(r: Relations) -> list[tuple[int, list[int]]]:
     """(TLBI event, memory events after a following full DSB in the same thread)."""
     out = []
     po = r["po"]

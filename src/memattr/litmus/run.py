@@ -10,7 +10,8 @@ from typing import Any, Iterator
 from memattr.errors import MemattrError
 from memattr.litmus.limits import Budget, LimitReached, limited, tick
 from memattr.litmus.ast import And, Atom, Const, LitmusTest, Not, Or, Prop, atoms_of
-from memattr.litmus.model import ASSUMPTIONS, CHECKED, NON_REORDERING, Execution, Relations, acyclic, check, union
+from memattr.litmus.model import (ASSUMPTIONS, CHECKED, NON_REORDERING, Execution, Relations, acyclic, check, tlbi_dsb,
+                                  union)
 from memattr.litmus.parser import fault_name
 from memattr.litmus.semantics import UNROLL, Event, Path, thread_paths
 
@@ -160,48 +161,59 @@ def run_test(test: LitmusTest, *, keep_witness: bool = True, budget: Budget | No
                       executions=budget.steps, status="unknown", reason=stop.reason)
 
 
-def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
-    paths, cut = thread_paths(test)
-    observed = _observed(test)
+def _candidates(test: LitmusTest, paths: list[list[Path]]) -> Iterator[tuple[tuple[Path, ...], Execution]]:
+    """Every candidate execution: each combination of the threads' paths with each reads-from and coherence
+    choice that is SC per location."""
     locations = test.memory_locations
     memtype = {loc: (test.attrs[loc].memtype if loc in test.attrs else "Normal-iWB-oWB") for loc in locations}
     peripheral = {loc: (test.attrs[loc].peripheral if loc in test.attrs else None) for loc in locations}
+    for combo in itertools.product(*paths):
+        for execution in _executions(test, combo, locations, memtype, peripheral):
+            yield combo, execution
+
+
+def _filtered_out(test: LitmusTest, values: dict[tuple[int | None, str], int | str]) -> bool:
+    """herd7's filter: an execution whose final state fails it is not counted."""
+    return test.filter is not None and not _eval(test.filter, values, test.reg_widths)
+
+
+def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
+    paths, cut = thread_paths(test)
+    observed = _observed(test)
     states: dict[tuple[tuple[str, str], ...], bool] = {}
     positive = negative = executions = 0
     witness = None
     # Without each checked assumption the endpoint axiom only loses edges, so an execution it allows with all
     # of them stays allowed: only rejected executions need checking again, once per assumption.
     extra = {name: [0, 0] for name in CHECKED} if test.attrs else {}
-    for combo in itertools.product(*paths):
-        for execution in _executions(test, combo, locations, memtype, peripheral):
-            executions += 1
-            ok, relations, _ = check(execution)
-            if ok:
-                for path in combo:
-                    if path.error is not None:
-                        raise path.error  # the model allows an execution that makes this access
-            if not ok:
-                for name, counts in extra.items():
-                    if check(execution, CHECKED - {name})[0]:
-                        values = _final_values(test, combo, execution)
-                        if test.filter is not None and not _eval(test.filter, values, test.reg_widths):
-                            continue
+    for combo, execution in _candidates(test, paths):
+        executions += 1
+        ok, relations, _ = check(execution)
+        if ok:
+            for path in combo:
+                if path.error is not None:
+                    raise path.error  # the model allows an execution that makes this access
+        if not ok:
+            for name, counts in extra.items():
+                if check(execution, CHECKED - {name})[0]:
+                    values = _final_values(test, combo, execution)
+                    if not _filtered_out(test, values):
                         counts[0 if _eval(test.condition.prop, values, test.reg_widths) else 1] += 1
-                continue
-            values = _final_values(test, combo, execution)
-            if test.filter is not None and not _eval(test.filter, values, test.reg_widths):
-                continue  # herd7's filter: this execution is not counted
-            satisfied = _eval(test.condition.prop, values, test.reg_widths)
-            state = tuple((f"{a.thread}:{_show_reg(a.name)}" if a.thread is not None else a.name,
-                           str(_final(values, a.thread, a.name)))
-                          for a in observed)
-            states[state] = satisfied
-            if satisfied:
-                positive += 1
-                if witness is None and keep_witness:
-                    witness = (execution, relations)
-            else:
-                negative += 1
+            continue
+        values = _final_values(test, combo, execution)
+        if _filtered_out(test, values):
+            continue
+        satisfied = _eval(test.condition.prop, values, test.reg_widths)
+        state = tuple((f"{a.thread}:{_show_reg(a.name)}" if a.thread is not None else a.name,
+                       str(_final(values, a.thread, a.name)))
+                      for a in observed)
+        states[state] = satisfied
+        if satisfied:
+            positive += 1
+            if witness is None and keep_witness:
+                witness = (execution, relations)
+        else:
+            negative += 1
     result = Result(test.name, condition_text(test), states, positive, negative, time.perf_counter() - start,
                     witness, executions=executions)
     if witness is not None and test.attrs:
@@ -249,23 +261,18 @@ def closest_candidate(test: LitmusTest, budget: Budget | None = None) -> Closest
     from memattr.litmus.model import violations
 
     paths, _ = thread_paths(test)
-    locations = test.memory_locations
-    memtype = {loc: (test.attrs[loc].memtype if loc in test.attrs else "Normal-iWB-oWB") for loc in locations}
-    peripheral = {loc: (test.attrs[loc].peripheral if loc in test.attrs else None) for loc in locations}
     best: Closest | None = None
     with limited(budget or Budget()):
-        for combo in itertools.product(*paths):
-            for execution in _executions(test, combo, locations, memtype, peripheral):
-                values = _final_values(test, combo, execution)
-                if not _eval(test.condition.prop, values, test.reg_widths) or (
-                        test.filter is not None and not _eval(test.filter, values, test.reg_widths)):
-                    continue
-                relations, broken = violations(execution)
-                if not broken:
-                    continue
-                key = (len(broken), sum(len(cycle) for _, cycle in broken))
-                if best is None or key < (len(best.broken), sum(len(c) for _, c in best.broken)):
-                    best = Closest(execution, relations, broken)
+        for combo, execution in _candidates(test, paths):
+            values = _final_values(test, combo, execution)
+            if not _eval(test.condition.prop, values, test.reg_widths) or _filtered_out(test, values):
+                continue
+            relations, broken = violations(execution)
+            if not broken:
+                continue
+            key = (len(broken), sum(len(cycle) for _, cycle in broken))
+            if best is None or key < (len(best.broken), sum(len(c) for _, c in best.broken)):
+                best = Closest(execution, relations, broken)
     return best
 
 
@@ -367,10 +374,9 @@ def unconstrained(r: Relations) -> tuple[str, ...]:
     pairs = [(a, b) for a, b in r["po"] if r.s.pe_endpoint(a) and r.s.pe_endpoint(b)]
     pairs += [(a, b) for a, b in r["ob+"] if r.s.pe_endpoint(a) and r.s.pe_endpoint(b)
               and ev[a].thread != ev[b].thread and r.same_peripheral(a, b)]
-    for t, after in _tlbi_pairs(r):
+    for t, after in tlbi_dsb(r):
         pairs += [(e1, e2) for e1 in range(len(ev)) for e2 in after
-                  if r.s.endpoint(e1) and r.s.M(e1) and ev[e1].thread != ev[t].thread and ev[e1].thread >= 0
-                  and not r.s.device_thread(e1)]
+                  if r.s.pe_endpoint(e1) and ev[e1].thread != ev[t].thread]
     for a, b in pairs:
         if (a, b) in ab:
             continue
@@ -403,18 +409,9 @@ def unconstrained(r: Relations) -> tuple[str, ...]:
     for a, b in r["po"]:
         ea, eb = ev[a], ev[b]
         if (r.s.W(a) and not r.s.endpoint(a) and r.s.W(b) and r.s.endpoint(b) and not r.s.device_thread(a)
-                and (a, b) not in closure_of(r, "lob")):
+                and (a, b) not in r["lob"]):
             reasons.append(f"{ea.label()} (P{ea.thread}) is not ordered before {eb.label()} reaches "
                            f"{x.peripheral.get(eb.loc)}: no barrier or dependency makes it ordered-before "
                            f"(B2.3.7), so the peripheral may see the doorbell first")
     return tuple(dict.fromkeys(reasons))
 
-
-def closure_of(r: Relations, name: str) -> frozenset[tuple[int, int]]:
-    return r[name]
-
-
-def _tlbi_pairs(r: Relations) -> list[tuple[int, list[int]]]:
-    from memattr.litmus.model import _tlbi_dsb
-
-    return _tlbi_dsb(r)
