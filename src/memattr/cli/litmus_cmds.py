@@ -211,9 +211,7 @@ def _explain(files: list[Path], output: str | None, budget: Budget) -> int:
     if result.status != "ok":
         click.echo(f"memattr: {result.name}: Unknown: {result.reason}", err=True)
         return 3
-    memtypes = {loc: (test.attrs[loc].memtype, test.attrs[loc].peripheral) if loc in test.attrs
-                else ("Normal-iWB-oWB", None) for loc in test.memory_locations}
-    caption = caption_for(memtypes, result.condition)
+    caption = caption_for({loc: test.location_attrs(loc) for loc in test.memory_locations}, result.condition)
     if result.assumptions:
         caption.append("assuming: " + ", ".join(result.assumptions))
     if result.witness is not None:

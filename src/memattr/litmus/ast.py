@@ -123,6 +123,9 @@ class LocationAttrs:
     peripheral: str | None  # the endpoint; None for ordinary memory
 
 
+ORDINARY = LocationAttrs("Normal-iWB-oWB", None)  # a location the test does not annotate
+
+
 @dataclass(frozen=True, slots=True)
 class LitmusTest:
     name: str
@@ -144,6 +147,11 @@ class LitmusTest:
     notes: tuple[str, ...] = ()
     variants: frozenset[str] = frozenset()  # herd7 "Variant=" options the test names (lower case)
     filter: "Prop | None" = None  # herd7's "filter": only executions whose final state satisfies it count  # what the parser accepted as herd7 does but a reader should know (a typo'd type)
+
+    def location_attrs(self, location: str) -> LocationAttrs:
+        """A location's memory type and peripheral: ordinary (Normal Write-Back, no peripheral) unless the
+        test's memattr annotation says otherwise."""
+        return self.attrs.get(location, ORDINARY)
 
     @property
     def memory_locations(self) -> tuple[str, ...]:

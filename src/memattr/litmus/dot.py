@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from memattr.litmus.ast import LocationAttrs
 from memattr.litmus.model import Relations
 
 
@@ -64,8 +65,7 @@ def to_dot(name: str, r: Relations, *, caption: Iterable[str] = (), cycle: Itera
     return "\n".join(lines) + "\n"
 
 
-def caption_for(test_memtypes: dict[str, tuple[str, str | None]], condition: str) -> list[str]:
+def caption_for(attrs: dict[str, LocationAttrs], condition: str) -> list[str]:
     """The caption lines: each location's memory type (and peripheral) and the condition."""
-    lines = [f"{loc}: {memtype}" + (f" @ {peripheral}" if peripheral else "")
-             for loc, (memtype, peripheral) in sorted(test_memtypes.items())]
+    lines = [f"{loc}: {a.memtype}" + (f" @ {a.peripheral}" if a.peripheral else "") for loc, a in sorted(attrs.items())]
     return [*lines, condition]

@@ -165,8 +165,8 @@ def _candidates(test: LitmusTest, paths: list[list[Path]]) -> Iterator[tuple[tup
     """Every candidate execution: each combination of the threads' paths with each reads-from and coherence
     choice that is SC per location."""
     locations = test.memory_locations
-    memtype = {loc: (test.attrs[loc].memtype if loc in test.attrs else "Normal-iWB-oWB") for loc in locations}
-    peripheral = {loc: (test.attrs[loc].peripheral if loc in test.attrs else None) for loc in locations}
+    memtype = {loc: test.location_attrs(loc).memtype for loc in locations}
+    peripheral = {loc: test.location_attrs(loc).peripheral for loc in locations}
     for combo in itertools.product(*paths):
         for execution in _executions(test, combo, locations, memtype, peripheral):
             yield combo, execution
