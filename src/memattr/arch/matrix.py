@@ -95,8 +95,10 @@ def _cells(fwb: bool, features: FeatureSet, s1_shareability: Shareability, s2_sh
                               s1_shareability=s1_shareability, s2_shareability=s2_shareability, s2_fnxs=False,
                               controls=controls, features=features)
             if isinstance(s1_attrs, Unpredictable) or isinstance(stage2[s2].attr, Unpredictable):
-                combination = explain()
-                cells.append(Cell(s1, s2, fwb, combination.result, partial(_same, combination)))
+                # A reserved input: the result is that input's Unpredictable (stage 1's first), as
+                # combine_decoded gives; its outcomes and explanation are made when asked.
+                reserved = s1_attrs if isinstance(s1_attrs, Unpredictable) else stage2[s2].attr
+                cells.append(Cell(s1, s2, fwb, reserved, explain))
             else:
                 # Allocated inputs: the translation alone; combine_decoded gives the same result with its
                 # explanation (tests/arch checks every cell against combine()).
@@ -140,7 +142,3 @@ def _possible_names(cells: list[Cell], stage1: list[Any], stage2: list[Any], con
 
     return [cell if not cell.unpredictable else Cell(cell.s1, cell.s2, cell.fwb, cell.result, cell.explain, resolve)
             for cell in cells]
-
-
-def _same(combination: Combination) -> Combination:
-    return combination

@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 from typing import Union
 
 
-class DeviceKind(enum.Enum):
+class ArchEnum(enum.Enum):
+    """An enumeration whose members hash by identity (they are singletons and compare by identity).
+
+    ``enum.Enum`` hashes a member by its name in Python code; these values key the caches and tables
+    of every bulk computation (the 4,096-cell matrix, the conformance vectors), where that call shows.
+    """
+
+    __hash__ = object.__hash__
+
+
+class DeviceKind(ArchEnum):
     """ASL ``DeviceType``: the Gathering, Reordering and Early-write-acknowledgement attributes.
 
     Arm ARM B2.10.2 "Device memory": nGnRnE is the most restrictive and GRE the least.
@@ -52,7 +62,7 @@ class DeviceKind(enum.Enum):
 _DEVICE_RANK = {DeviceKind.GRE: 0, DeviceKind.nGRE: 1, DeviceKind.nGnRE: 2, DeviceKind.nGnRnE: 3}
 
 
-class Cacheability(enum.Enum):
+class Cacheability(ArchEnum):
     """ASL ``MemAttr_NC`` / ``MemAttr_WT`` / ``MemAttr_WB``."""
 
     NC = "NC"
@@ -75,7 +85,7 @@ class Cacheability(enum.Enum):
 _CACHE_RANK = {Cacheability.WB: 0, Cacheability.WT: 1, Cacheability.NC: 2}
 
 
-class AllocHint(enum.Enum):
+class AllocHint(ArchEnum):
     """ASL ``MemHint_No`` / ``_WA`` / ``_RA`` / ``_RWA``: read- and write-allocate hints."""
 
     NO = "No"
@@ -104,7 +114,7 @@ class AllocHint(enum.Enum):
         return self.value
 
 
-class Shareability(enum.Enum):
+class Shareability(ArchEnum):
     """ASL ``Shareability``; the descriptor SH[1:0] encoding is in :mod:`memattr.arch.encodings`."""
 
     NSH = "NSH"
@@ -127,7 +137,7 @@ class Shareability(enum.Enum):
 _SHARE_RANK = {Shareability.NSH: 0, Shareability.ISH: 1, Shareability.OSH: 2}
 
 
-class TagType(enum.Enum):
+class TagType(ArchEnum):
     """ASL ``MemTagType`` (FEAT_MTE2 and FEAT_MTE_CANONICAL_TAGS)."""
 
     UNTAGGED = "Untagged"

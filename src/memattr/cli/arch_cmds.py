@@ -337,7 +337,7 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
             head = json.dumps({"fwb": fwb, "features": sorted(features)})[:-1]
             # Cells share a few outcomes: each outcome's JSON is made once, keyed by the four values it
             # shows, and the inputs put in front (the same text as Cell.to_json through json.dumps).
-            rendered: dict[tuple[object, ...], str] = {}
+            rendered: dict[tuple[object, ...], str] = {}  # outcomes, and reserved cells' possible types
             parts = []
             for cell in cells:
                 result = cell.result
@@ -351,9 +351,12 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
                             {"memory_type": key[0], "shareability": key[1], "xs": int(memtype.xs), "tagged": tagged},
                             ensure_ascii=False)[1:]
                 else:
-                    data = cell.to_json()
-                    del data["s1"], data["s2"]
-                    tail = json.dumps(data, ensure_ascii=False)[1:]
+                    names = ("reserved", *cell.possible_names)
+                    tail = rendered.get(names)
+                    if tail is None:
+                        data = cell.to_json()
+                        del data["s1"], data["s2"]
+                        tail = rendered[names] = json.dumps(data, ensure_ascii=False)[1:]
                 parts.append(f'{{"s1": "{cell.s1:#04x}", "s2": "{cell.s2:#03x}", {tail}')
             body = ",\n  ".join(parts)
             text = f'{head}, "cells": [\n  {body}\n]}}\n'
