@@ -148,6 +148,12 @@ class TagType(ArchEnum):
         return self.value
 
 
+# The canonical short names, made once (the bulk computations name every outcome they render).
+_DEVICE_NAMES = {kind: f"Device-{kind.value}" for kind in DeviceKind}
+_NORMAL_NAMES = {(inner, outer): f"Normal-i{inner.value}-o{outer.value}"
+                 for inner in Cacheability for outer in Cacheability}
+
+
 @dataclass(frozen=True, slots=True)
 class CacheAttrs:
     """One level (inner or outer) of a Normal memory type: ASL ``MemAttrHints``.
@@ -199,10 +205,10 @@ class Device:
 
     kind: DeviceKind
     xs: bool = True
-    short_name: str = field(init=False, repr=False, compare=False, hash=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "short_name", f"Device-{self.kind.value}")
+    @property
+    def short_name(self) -> str:
+        return _DEVICE_NAMES[self.kind]
 
     @property
     def is_device(self) -> bool:
@@ -235,12 +241,10 @@ class Normal:
     outer: CacheAttrs
     xs: bool = True
     tags: TagType = TagType.UNTAGGED
-    short_name: str = field(init=False, repr=False, compare=False, hash=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "short_name", f"Normal-i{self.inner.cacheability.value}-o{self.outer.cacheability.value}"
-        )
+    @property
+    def short_name(self) -> str:
+        return _NORMAL_NAMES[self.inner.cacheability, self.outer.cacheability]
 
     @property
     def is_device(self) -> bool:
