@@ -12,8 +12,8 @@ import pytest
 
 from memattr.arch.combine import Controls, combine
 from memattr.arch.memtypes import MemoryAttributes, Shareability
-from memattr.conformance.columns import EXPECTED_COLUMNS, FEATURE_SETS, outcome_code, outcome_fields
-from memattr.conformance.compare import compare_implementation, parse_implementation
+from memattr.conformance.columns import EXPECTED_COLUMNS, FEATURE_SETS, OUTCOME_COLUMNS, outcome_code, outcome_fields
+from memattr.conformance.compare import compare_implementation, compare_profile, parse_implementation
 from memattr.conformance.profiles import PROFILES, ProfileInputs
 from memattr.conformance.compare import profile_cell
 from memattr.conformance.vectors import Block, BlockEngine, blocks, csv_lines
@@ -173,13 +173,15 @@ def test_bad_implementation_csv_is_one_clear_error(tmp_path, run, text, where):
 # -- the profiles ---------------------------------------------------------------------------------------
 
 def _cell(name: str, s1: int, s2: int, *, fwb: bool = False, cd: bool = False, features=frozenset(),
-          sh=("ISH", "ISH")):  # type: ignore[no-untyped-def]
+          sh=("ISH", "ISH"), sctlr_c: bool = True):  # type: ignore[no-untyped-def]
     return profile_cell(PROFILES[name], ProfileInputs(s1, s2, fwb, frozenset(features), sh[0], sh[1], False, cd,
-                                                      False, True))
+                                                      False, sctlr_c))
 
 
-def _asl(s1: int, s2: int, *, fwb: bool = False, cd: bool = False, features=frozenset()):  # type: ignore[no-untyped-def]
-    return combine(s1, s2, controls=Controls(fwb=fwb, hcr_cd=cd), features=frozenset(features)).result
+def _asl(s1: int, s2: int, *, fwb: bool = False, cd: bool = False, features=frozenset(),
+         sctlr_c: bool = True):  # type: ignore[no-untyped-def]
+    return combine(s1, s2, controls=Controls(fwb=fwb, hcr_cd=cd, sctlr_c=sctlr_c),
+                   features=frozenset(features)).result
 
 
 def test_qemu_fwb_stage2_device_replaces_a_stronger_stage1_device():
@@ -207,6 +209,17 @@ def test_qemu_fwb_ignores_hcr_cd():
     assert _asl(0xFF, 0x7, fwb=True, cd=True).memtype.short_name == "Normal-iNC-oNC"
 
 
+def test_qemu_ignores_sctlr_c():
+    # ptw.c never reads SCTLR_ELx.C: a stage-1 Normal Write-Back byte stays Write-Back with C=0.
+    attr, fields = _cell("qemu", 0xFF, 0xF, sctlr_c=False)
+    assert fields[0] == "Normal-iWB-oWB"
+    assert _asl(0xFF, 0xF, sctlr_c=False).memtype.short_name == "Normal-iNC-oNC"
+    assert _cell("kvm-at", 0xFF, 0xF, sctlr_c=False)[1][0] == "Normal-iNC-oNC"  # compute_par_s1() applies it
+    report = compare_profile(PROFILES["qemu"], features=[frozenset()], shareability=[("ISH", "ISH")])
+    assert any(c.description.endswith("only with SCTLR_EL1.C=0") and c.verdict == "not allowed"
+               for c in report.sorted_classes())
+
+
 def test_qemu_under_decodes_feat_xs():
     attr, fields = _cell("qemu", 0x05, 0x2, features={"XS"})
     assert (attr, fields[0]) == (0x08, "Device-nGRE")
@@ -225,6 +238,13 @@ def test_kvm_at_fwb_0b110_always_reports_wb_rwa():
     assert attr == 0xFF and fields[2] == "RWA" and fields[3] == "0"
     asl = _asl(0x15, 0x6, fwb=True)
     assert asl.memtype.inner.hints.value == "WA" and asl.memtype.inner.transient  # stage 1's hints kept
+
+
+def test_kvm_at_fwb_0b110_drops_the_tagged_attribute():
+    attr, fields = _cell("kvm-at", 0xF0, 0x6, fwb=True, features={"MTE2"})
+    assert attr == 0xFF and fields[OUTCOME_COLUMNS.index("tags")] == "Untagged"
+    assert _asl(0xF0, 0x6, fwb=True, features={"MTE2"}).memtype.tags.value == "Tagged"
+    assert _cell("kvm-at", 0xF0, 0x7, fwb=True, features={"MTE2"})[1][OUTCOME_COLUMNS.index("tags")] == "Tagged"  # 0b111 passes it on
 
 
 def test_kvm_at_agrees_where_qemu_does_not():

@@ -7,13 +7,17 @@ PAR_EL1.ATTR would report) and a shareability, which :mod:`memattr.conformance.c
 - ``qemu``: QEMU TCG, ``target/arm/ptw.c`` at commit 9c2ff9cdc9b3 (just after v10.0, spring 2025):
   ``combine_cacheattrs()``, ``combined_attrs_nofwb()``, ``combined_attrs_fwb()``,
   ``combine_cacheattr_nibble()``, ``convert_stage2_attrs()``, ``force_cacheattr_nibble_wb()``, and
-  the HCR_EL2.DC override in ``get_phys_addr_twostage()``.  QEMU does not model XS (so the XS
-  column is not compared), SCTLR_EL1.C=0 in this path, or FnXS.
+  the HCR_EL2.DC override in ``get_phys_addr_twostage()``.  QEMU does not model XS or FnXS (so the
+  XS column is not compared).  It never reads SCTLR_ELx.C: ``get_phys_addr_lpae()`` takes the MAIR
+  byte as the descriptor selects it and ``combine_cacheattrs()`` has no SCTLR input, so with C=0 it
+  computes what it computes with C=1 (compared, and reported as a difference).
 - ``kvm-at``: Linux KVM's AT emulation for nested guests, ``arch/arm64/kvm/at.c`` as of v6.18
   (read at 0090c0a247cd; the combination is unchanged since the v6.13 fix 'KVM: arm64: Fix S1/S2
   combination when FWB==1 and S2 has Device memory type'): ``compute_par_s1()`` (stage-1 byte),
   ``s2_memattr_to_attr()``, ``combine_s1_s2_attr()``, ``compute_par_s12()``, ``compute_sh()`` and
-  ``combine_sh()``.  KVM does not model XS or FnXS either.
+  ``combine_sh()``.  KVM does not model XS or FnXS either.  It has no tag logic of its own, but the
+  PAR byte carries the Tagged encoding (0xf0) through where it passes stage 1's byte on, so the tags
+  column is compared: where it rebuilds the byte (FWB 0b110 gives 0xff) the Tagged attribute is lost.
 """
 
 from __future__ import annotations
@@ -221,7 +225,7 @@ PROFILES: dict[str, Profile] = {
         qemu,
         ("memory_type", "inner", "inner_alloc", "inner_transient", "outer", "outer_alloc", "outer_transient",
          "shareability", "tags"),
-        {"sctlr_c": (True,), "fnxs": (False,)},
+        {"fnxs": (False,)},
     ),
     "kvm-at": Profile(
         "kvm-at", "Linux KVM AT emulation (nested virtualisation)", "Linux v6.18 (at.c at 0090c0a247cd)",
@@ -229,7 +233,7 @@ PROFILES: dict[str, Profile] = {
         "compute_sh(), combine_sh()",
         kvm_at,
         ("memory_type", "inner", "inner_alloc", "inner_transient", "outer", "outer_alloc", "outer_transient",
-         "shareability"),
+         "shareability", "tags"),
         {"fnxs": (False,)},
     ),
 }
