@@ -31,6 +31,8 @@ def test_mp_parses():
     (MP.replace("1:X2=0)", "1:X2=0"), 12, "parenthesis"),
     (MP.replace("0:X1=x;", "0:X99=x;"), 4, "register"),
     (MP.replace("STR W2,[X3] |             ;", "STR W2,[X3] ;"), 11, "cells"),
+    (MP.replace("LDR W2,[X3]", "LDXP W2,[X3]"), 9, "OP Rt1,Rt2,[Xn]"),
+    (MP.replace("STR W2,[X3]", "STXP W9,W2,[X3]"), 11, "OP Ws,Rt1,Rt2,[Xn]"),
 ])
 def test_errors_name_line(text, line, needle):
     with pytest.raises(MemattrError) as error:

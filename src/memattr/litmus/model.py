@@ -220,10 +220,15 @@ RELATIONS: tuple[Definition, ...] = (
     # location sees a write when it arrives, so "not yet seen" (fr from such a read) is governed by the
     # endpoint axiom, not by ob: ordered-before does not order arrival at different peripherals
     # (B2.4.1.1).  Having seen a write (rf) still means everything ob-before it is observed.
-    Definition("obs", "Observed-by: rfe | coe | fre (B2.3.7)",
-               lambda r: union(r["rfe"], r["coe"],
-                               frozenset(p for p in r["fre"]
-                                         if not (r.s.device_thread(p[0]) and r.s.endpoint(p[0]))))),
+    # The other access of a single-copy-atomic pair: an exclusive pair's two reads, or its two writes (herd's
+    # aarch64util.cat sca-class, here without the identity its uses add as "sca-class?").
+    Definition("sca", "single-copy-atomic class: the two accesses of an LDXP or of an STXP (B2.2, single-copy atomicity)",
+               lambda r: _sca(r)),
+    # Observing one access of a single-copy-atomic pair observes the pair (herd's "Exp-obs; sca-class?").
+    Definition("obs", "Observed-by: (rfe | coe | fre); sca-class? (B2.3.7)",
+               lambda r: (lambda base: union(base, seq(base, r["sca"])))(
+                   union(r["rfe"], r["coe"],
+                         frozenset(p for p in r["fre"] if not (r.s.device_thread(p[0]) and r.s.endpoint(p[0])))))),
     Definition("dob", "Dependency-ordered-before (B2.3.7)", lambda r: union(
         r["addr"], r["data"],
         restrict(r["ctrl"], rng=r.s.W),
@@ -251,9 +256,9 @@ RELATIONS: tuple[Definition, ...] = (
                lambda r: restrict(seq(seq(r["po"], _ids(r, r.s.dsb_st)), r["po"]), dom=r.s.W, rng=r.s.M)),
     # A write is locally ordered after every earlier access to the same location on its PE, so it cannot
     # become visible to another observer before them (herd's aarch64.cat "let lws = po-loc; [W]", part of
-    # lob and so of ob; single-copy-atomic accesses only, so lws; si is lws here).
-    Definition("lws", "Local-write-successor: po-loc; [W] (B2.3.7)",
-               lambda r: restrict(r["po-loc"], rng=r.s.W)),
+    # lob and so of ob, with "lwfs; sca-class": the write's single-copy-atomic partner comes after too).
+    Definition("lws", "Local-write-successor: po-loc; [W]; sca-class? (B2.3.7)",
+               lambda r: (lambda lws: union(lws, seq(lws, r["sca"])))(restrict(r["po-loc"], rng=r.s.W))),
     # A peripheral processes what arrives in order (memattr's model of an endpoint observer).
     Definition("devpo", "po of peripheral (device) threads", lambda r: restrict(r["po"], dom=r.s.device_thread)),
     Definition("ob", "Ordered-before: (obs | lws | dob | aob | bob | dsb-ob)+ (B2.3.7)",
@@ -319,6 +324,14 @@ RELATIONS: tuple[Definition, ...] = (
 )
 
 DEFINITIONS = {d.name: d for d in RELATIONS}
+
+
+def _sca(r: "Relations") -> Rel:
+    classes: dict[tuple[int, int, str], list[int]] = {}
+    for e, event in enumerate(r.x.events):
+        if event.sca and event.group is not None:
+            classes.setdefault((event.thread, event.group, event.kind), []).append(e)
+    return frozenset((a, b) for members in classes.values() for a in members for b in members if a != b)
 
 
 def _reach(rel: Rel, start: Callable[[int], bool]) -> Rel:

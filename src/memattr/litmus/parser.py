@@ -42,6 +42,8 @@ LOADS = {"LDR", "LDRB", "LDRH", "LDAR", "LDARB", "LDARH", "LDAPR", "LDAPRB", "LD
          "LDXR", "LDXRB", "LDXRH", "LDAXR", "LDAXRB", "LDAXRH", "LDRSB", "LDRSH", "LDRSW", "LDUR"}
 STORES = {"STR", "STRB", "STRH", "STLR", "STLRB", "STLRH", "STUR"}
 STORE_EXCL = {"STXR", "STXRB", "STXRH", "STLXR", "STLXRB", "STLXRH"}
+LOAD_EXCL_PAIRS = {"LDXP", "LDAXP"}  # exclusive pairs: two accesses that are one single-copy-atomic access
+STORE_EXCL_PAIRS = {"STXP", "STLXP"}
 _AMO_BASES = ("CAS", "SWP", "LDADD", "LDEOR", "LDSET", "LDCLR")
 AMOS = {base + sem + size for base in _AMO_BASES for sem in ("", "A", "L", "AL") for size in ("", "B", "H")}
 # Pair loads and stores; LDIAPP/STILP (FEAT_LRCPC3, herd7 also spells them LDAP/STLP) are RCpc ordered.
@@ -67,7 +69,7 @@ DATA_PROCESSING = (ALU | MORE_ALU | FLAG_ALU | SHIFTS | WIDE_MOVES | (CONDITIONA
                    MULTIPLY | BIT_OPS | EXTENDS |
                    {"MVN", "NEG", "ABS", "CMP", "CMN", "TST", "CSET", "CSETM", "UBFM", "SBFM"})
 SUPPORTED = (LOADS | STORES | STORE_EXCL | AMOS | STADDS | DATA_PROCESSING | CONDITIONAL_SELECTS |
-             CASPS |
+             CASPS | LOAD_EXCL_PAIRS | STORE_EXCL_PAIRS |
              PAIRS | {"MRS", "MSR", "ADR", "BL", "BLR", "BR", "RET", "UDF", "SVC", "MOV", "CBZ", "CBNZ", "TBZ", "TBNZ", "B",
               "DMB", "DSB", "ISB", "TLBI", "NOP"} |
              {f"B.{c}" for c in CONDITIONS})
@@ -660,7 +662,7 @@ _SHAPES: dict[str, tuple[tuple[object, ...], ...]] = {
     "unary": ((Reg, Reg), (Reg, Reg, Shift)), "wide": ((Reg, Imm), (Reg, Imm, Shift)),
     "ubfm": ((Reg, Reg, Imm, Imm),), "pair": ((Reg, Reg, Mem),),
     "madd": ((Reg, Reg, Reg, Reg),), "mul3": ((Reg, Reg, Reg),), "bits": ((Reg, Reg),),
-    "casp": ((Reg, Reg, Reg, Reg, Mem),),
+    "casp": ((Reg, Reg, Reg, Reg, Mem),), "ldxp": ((Reg, Reg, Mem),), "stxp": ((Reg, Reg, Reg, Mem),),
 }
 _SHAPE_TEXT = {"load": "OP Rt,[Xn...]", "store": "OP Rt,[Xn...]", "stxr": "OP Ws,Rt,[Xn]", "amo": "OP Rs,Rt,[Xn]",
                "st_amo": "OP Rs,[Xn]", "alu": "OP Rd,Rn,Rm|#imm or OP Rd,Rn,Rm,LSL|LSR|ASR #n",
@@ -668,7 +670,7 @@ _SHAPE_TEXT = {"load": "OP Rt,[Xn...]", "store": "OP Rt,[Xn...]", "stxr": "OP Ws
                "unary": "OP Rd,Rm[,LSL|LSR|ASR #n]", "wide": "OP Rd,#imm16[,LSL #0|16|32|48]",
                "ubfm": "UBFM Rd,Rn,#immr,#imms", "pair": "LDP|STP Rt1,Rt2,[Xn{,#imm}]{!} or [Xn],#imm",
                "madd": "OP Rd,Rn,Rm,Ra", "mul3": "OP Rd,Rn,Rm", "bits": "OP Rd,Rn",
-               "casp": "CASP Rs,Rs+1,Rt,Rt+1,[Xn]"}
+               "casp": "CASP Rs,Rs+1,Rt,Rt+1,[Xn]", "ldxp": "OP Rt1,Rt2,[Xn]", "stxp": "OP Ws,Rt1,Rt2,[Xn]"}
 
 
 def _kind(op: str) -> str | None:
@@ -698,6 +700,10 @@ def _kind(op: str) -> str | None:
         return "pair"
     if op in CASPS:
         return "casp"
+    if op in LOAD_EXCL_PAIRS:
+        return "ldxp"
+    if op in STORE_EXCL_PAIRS:
+        return "stxp"
     if op in ("MADD", "MSUB", "SMADDL", "UMADDL", "SMSUBL", "UMSUBL"):
         return "madd"
     if op in ("MNEG", "SMULL", "UMULL", "SMNEGL", "UMNEGL"):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
-from memattr.litmus.parser import (AMOS, CASPS, DATA_PROCESSING, FLAG_ALU, LOADS, MULTIPLY, PAIRS, SHIFTS, STADDS,
-                                   STORE_EXCL, STORES, code_address, descriptor_valid, instruction_value,
+from memattr.litmus.parser import (AMOS, CASPS, DATA_PROCESSING, FLAG_ALU, LOAD_EXCL_PAIRS, LOADS, MULTIPLY, PAIRS,
+                                   SHIFTS, STADDS, STORE_EXCL, STORE_EXCL_PAIRS, STORES, code_address, descriptor_valid, instruction_value,
                                    parse_code_address)
 
 MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
@@ -48,6 +48,9 @@ class Event:
     # The two accesses of a pair instruction that the architecture does not order between themselves
     # (LDP, STP, LDAP, STLP...) share a group and are not in program order with each other (herd's iico).
     group: int | None = None
+    # The two accesses of an exclusive pair (LDXP, STXP) are together one single-copy-atomic access (herd's
+    # sca class): an observer sees both writes or neither.
+    sca: bool = False
     translation: int | None = None  # an access's translation table read (its eid), when the test has PTE(x)
 
     def label(self) -> str:
@@ -87,7 +90,8 @@ class _State:
     data: set[tuple[int, int]] = field(default_factory=set)
     ctrl: set[tuple[int, int]] = field(default_factory=set)
     rmw: set[tuple[int, int]] = field(default_factory=set)
-    last_exclusive: int | None = None
+    # The reservation a load-exclusive made: its reads (one, or an LDXP's two) and the access size in bytes.
+    last_exclusive: tuple[tuple[int, ...], int] | None = None
     pc: int = 0
     steps: int = 0
     jumps: dict[int, int] = field(default_factory=dict)  # backward jumps taken to each target (replaced, never mutated)
@@ -201,7 +205,7 @@ class ThreadRunner:
             if location in self.test.arrays:
                 size, count = self.test.arrays[location]
                 # The data register: the first operand, but the second for a store exclusive (after its status).
-                data = instr.args[1] if instr.op in STORE_EXCL else instr.args[0]
+                data = instr.args[1] if instr.op in STORE_EXCL or instr.op in STORE_EXCL_PAIRS else instr.args[0]
                 accessed = (_access_mask(instr.op, data).bit_length() // 8  # type: ignore[arg-type]
                             if isinstance(data, Reg) else size)
                 if total % size or not 0 <= total // size < count or accessed != size:
@@ -248,6 +252,76 @@ class ThreadRunner:
         for source in data_taint:
             state.data.add((source, event.eid))
         return event
+
+    @staticmethod
+    def _reserved(state: _State, loc: str, size: int) -> bool:
+        """Whether a store-exclusive to ``loc`` of ``size`` bytes may succeed: an earlier load-exclusive of the
+        same size reserved that address (herd's AArch64Sem do_stxr: it must fail without a reservation of its
+        size, and its first write's address must equal the reserved one)."""
+        reserved = state.last_exclusive
+        return reserved is not None and reserved[1] == size and state.events[reserved[0][0]].loc == loc
+
+    @staticmethod
+    def _pair_with_reservation(state: _State, writes: tuple[Event, ...]) -> None:
+        """The store-exclusive succeeded: each of its writes forms an rmw pair with the reservation's read of the
+        same location (herd's mem.ml pairs exclusive loads and stores per location), and the reservation ends."""
+        reads, _ = state.last_exclusive  # type: ignore[misc]
+        for write in writes:
+            state.rmw.update((read, write.eid) for read in reads if state.events[read].loc == write.loc)
+        state.last_exclusive = None
+
+    def _load_exclusive_pair(self, state: _State, instr: Instr, out: list[Path]) -> None:
+        """LDXP/LDAXP Rt1,Rt2,[Xn]: two exclusive reads at Xn and Xn plus the register size, unordered between
+        themselves but one single-copy-atomic access (herd's AArch64Sem ldxp: para_atomic, one sca class); LDAXP's
+        are both Acquire.  The pair is the reservation."""
+        rt1, rt2, mem = instr.args
+        size = rt1.width // 8  # type: ignore[union-attr]
+        mask = (1 << 8 * size) - 1
+        first, taint1 = self._address(state, mem, instr)  # type: ignore[arg-type]
+        second, taint2 = self._address(state, mem, instr, extra=size)  # type: ignore[arg-type]
+        flags = {"acquire": instr.op == "LDAXP", "exclusive": True, "group": len(state.events), "sca": True}
+        for branch, read1 in self._read(state, instr, first, taint1, **flags):
+            self._write_reg(branch, rt1, _loaded("LDXR", mask, read1.value), frozenset({read1.eid}))  # type: ignore[arg-type]
+            for branch2, read2 in self._read(branch, instr, second, taint2, **flags):
+                self._write_reg(branch2, rt2, _loaded("LDXR", mask, read2.value), frozenset({read2.eid}))  # type: ignore[arg-type]
+                if size < 8 and (isinstance(read1.value, str) or isinstance(read2.value, str)):
+                    out.append(replace(self._path(branch2), error=BadAddress(
+                        f"P{self.thread}: {instr.text}: a location read into a {8 * size}-bit register",
+                        source=self.test.source, line=instr.line, expected="a pointer loaded whole, into an X register")))
+                    continue
+                branch2.last_exclusive = ((read1.eid, read2.eid), size)
+                self._run(branch2, out)
+
+    def _store_exclusive_pair(self, state: _State, instr: Instr, out: list[Path]) -> None:
+        """STXP/STLXP Ws,Rt1,Rt2,[Xn]: either fails (Ws=1, no write) or, given the reservation, writes Rt1 at Xn
+        and Rt2 next to it as one single-copy-atomic access (Ws=0); STLXP's writes are both Release (herd's
+        AArch64Sem stxp over do_stxr)."""
+        status, rt1, rt2, mem = instr.args
+        size = rt1.width // 8  # type: ignore[union-attr]
+        first, taint1 = self._address(state, mem, instr)  # type: ignore[arg-type]
+        second, taint2 = self._address(state, mem, instr, extra=size)  # type: ignore[arg-type]
+        failed = state.copy()
+        self._write_reg(failed, status, 1, frozenset())  # type: ignore[arg-type]
+        failed.symbolic = failed.symbolic | {status.name}  # type: ignore[union-attr]
+        failed.last_exclusive = None
+        if self._reserved(state, first, size):
+            group = len(state.events)
+            writes = []
+            for rt, loc, taint in ((rt1, first, taint1), (rt2, second, taint2)):
+                value, data_taint = self._operand(state, rt)  # type: ignore[arg-type]
+                if isinstance(value, str) and size < 8:
+                    raise MemattrError(f"P{self.thread}: {instr.text}: a location (an address) stored in part",
+                                       source=self.test.source, line=instr.line,
+                                       expected="a pointer stored whole, from an X register")
+                if isinstance(value, int):
+                    value &= (1 << 8 * size) - 1
+                writes.append(self._write(state, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
+                                          release=instr.op == "STLXP", exclusive=True, group=group, sca=True))
+            self._pair_with_reservation(state, tuple(writes))
+            self._write_reg(state, status, 0, frozenset())  # type: ignore[arg-type]
+            state.symbolic = state.symbolic | {status.name}  # type: ignore[union-attr]
+            self._run(state, out)
+        self._run(failed, out)
 
     def _code_label(self, value: int | str, instr: Instr) -> tuple[int, str]:
         """The thread and label a register's code address names."""
@@ -347,8 +421,14 @@ class ThreadRunner:
                         continue
                     self._write_reg(branch, rt, _loaded(op, mask, event.value), frozenset({event.eid}))  # type: ignore[arg-type]
                     if exclusive:
-                        branch.last_exclusive = event.eid
+                        branch.last_exclusive = ((event.eid,), mask.bit_length() // 8)
                     self._run(branch, out)
+                return
+            if op in LOAD_EXCL_PAIRS:
+                self._load_exclusive_pair(state, instr, out)
+                return
+            if op in STORE_EXCL_PAIRS:
+                self._store_exclusive_pair(state, instr, out)
                 return
             if op in PAIRS:
                 # Two single-copy-atomic accesses of the register size (LDPSW: words, sign-extended) at
@@ -409,11 +489,10 @@ class ThreadRunner:
                 self._write_reg(failed, status, 1, frozenset())
                 failed.symbolic = failed.symbolic | {status.name}  # type: ignore[union-attr]
                 failed.last_exclusive = None
-                if state.last_exclusive is not None and state.events[state.last_exclusive].loc == loc:
+                if self._reserved(state, loc, _access_mask(op, rt).bit_length() // 8):  # type: ignore[arg-type]
                     write = self._write(state, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
                                         release=op.startswith("STLXR"), exclusive=True)
-                    state.rmw.add((state.last_exclusive, write.eid))
-                    state.last_exclusive = None
+                    self._pair_with_reservation(state, (write,))
                     self._write_reg(state, status, 0, frozenset())
                     state.symbolic = state.symbolic | {status.name}  # type: ignore[union-attr]
                     self._run(state, out)
