@@ -334,3 +334,41 @@ def test_filter_drops_executions_as_herd7_does():
     assert (result.observation, result.positive, result.negative, len(result.states)) == ("Sometimes", 1, 1, 2)
     with pytest.raises(MemattrError, match="'z', not a location"):
         _run("AArch64 T\n{ 0:X1=x; }\n P0 ;\n LDR W0,[X1] ;\nfilter (z=1)\nexists (0:X0=0)\n")
+
+
+def _loads(n: int, use: str = "") -> str:
+    rows = "\n".join(f" LDR W{i + 2},[X1] | {'MOV W0,#1' if i == 0 else ('STR W0,[X1]' if i == 1 else '')} ;"
+                     for i in range(n))
+    return (f"AArch64 LOADS\n{{ 0:X1=x; 1:X1=x; }}\n P0 | P1 ;\n{rows}\n{use}"
+            f"exists (0:X2=1 /\\ 0:X{n + 1}=0)\n")
+
+
+def test_unused_read_values_stay_open_and_coherence_prunes_as_it_goes():
+    """20 loads of a location one other thread writes once: a value nobody uses is left open (one path, not
+    2^20), and the reads' sources are picked in turn under SC per location: the 21 coherent candidates, the
+    reads seeing the write from some point on (CoRR), and none where the first sees it and the last not."""
+    from memattr.litmus.semantics import Deferred, thread_paths
+
+    test = parse_litmus(_loads(20), "t.litmus")
+    paths, _ = thread_paths(test)
+    assert len(paths[0]) == 1 and all(isinstance(e.value, Deferred) for e in paths[0][0].events)
+    result = run_test(test)
+    assert (result.observation, result.positive, result.negative, result.executions) == ("Never", 0, 21, 21)
+    assert sorted(state[0][1] + state[-1][1] for state in result.states) == ["00", "01", "11"]  # first, last
+
+
+def test_a_used_read_value_takes_each_value_from_the_instruction_that_uses_it():
+    """The same loads with the first one's value stored elsewhere: that read takes each value of x's domain
+    (two paths), the others stay open, and the stored value is the one the read returned."""
+    from memattr.litmus.semantics import Deferred, thread_paths
+
+    text = _loads(4).replace(" LDR W5,[X1] |  ;", " LDR W5,[X1] |  ;\n STR W2,[X6] |  ;").replace(
+        "0:X1=x;", "0:X1=x; 0:X6=y;").replace("exists (", "exists (y=1 /\\ ")
+    test = parse_litmus(text, "t.litmus")
+    paths, _ = thread_paths(test)
+    assert len(paths[0]) == 2
+    assert all(not isinstance(p.events[0].value, Deferred) and isinstance(p.events[1].value, Deferred)
+               for p in paths[0])
+    result = run_test(test)
+    assert (result.observation, result.positive, result.negative) == ("Never", 0, 5)
+    assert all(dict(state)["0:X2"] == dict(state)["y"] for state in result.states)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import Iterator
 from dataclasses import dataclass, field, replace
 
 from memattr.errors import MemattrError
@@ -61,6 +62,16 @@ class Event:
                                                   ("L", self.release), ("X", self.exclusive)) if on)
             return f"{self.kind}{flags} {self.loc}={self.value}"
         return self.fence or self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """The value a plain load returns, left open on its path: nothing on the path used it, so the path is the
+    same whatever it is, and the reads-from choice gives it (herd7 keeps read values symbolic the same way).
+    ``eid`` is the read's id on its path; a use of the register makes the value concrete (one branch per
+    value of the location's domain) before the instruction runs."""
+
+    eid: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +356,24 @@ class ThreadRunner:
         return Path(self.thread, tuple(state.events), frozenset(state.addr), frozenset(state.data),
                     frozenset(state.ctrl), frozenset(state.rmw), tuple(sorted(state.regs.items())), state.faults)
 
+    def _resolve_deferred(self, state: _State, instr: Instr, out: list[Path]) -> bool:
+        """Before an instruction that uses a register holding an open read value: one branch per value the
+        read's location may hold, the value put in the register and the read event, each run from this
+        instruction.  True when the branches were run here."""
+        for reg in _registers_used(instr):
+            value = state.regs.get(reg.name)
+            if isinstance(value, Deferred):
+                read = state.events[value.eid]
+                for concrete in self.domains[read.loc]:  # type: ignore[index]
+                    branch = state.copy()
+                    branch.events[value.eid] = replace(read, value=concrete)
+                    for name, held in branch.regs.items():
+                        if held == value:
+                            branch.regs[name] = concrete
+                    self._run(branch, out)
+                return True
+        return False
+
     def _translate(self, state: _State, out: list[Path]) -> bool:
         """Before an access to a location whose translation the test gives: read its entry (one branch per
         value it may hold).  An invalid entry is a translation fault: the access does not happen and the
@@ -384,6 +413,8 @@ class ThreadRunner:
             if state.pc >= len(code):
                 out.append(self._path(state))
                 return
+            if self._resolve_deferred(state, code[state.pc], out):
+                return
             if state.translated_pc != state.pc:
                 state.translation = None
                 if self.translated and self._translate(state, out):
@@ -407,6 +438,19 @@ class ThreadRunner:
                 loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
                 exclusive = "X" in op[2:4] or op.startswith(("LDXR", "LDAXR"))
                 mask = _access_mask(op, rt)  # type: ignore[arg-type]
+                if all(_loaded(op, mask, value) == value and (isinstance(value, int) or mask == _FULL)
+                       for value in self.domains[loc]):
+                    # The register receives the value as memory holds it: leave it open (see Deferred).
+                    event = self._new_event(state, instr, kind="R", loc=loc, value=Deferred(len(state.events)),
+                                            acquire=op.startswith(("LDAR", "LDAXR")),
+                                            acquire_pc=op.startswith("LDAPR"),
+                                            exclusive=op.startswith(("LDXR", "LDAXR")))
+                    for source in taint:
+                        state.addr.add((source, event.eid))
+                    self._write_reg(state, rt, event.value, frozenset({event.eid}))  # type: ignore[arg-type]
+                    if exclusive:
+                        state.last_exclusive = ((event.eid,), mask.bit_length() // 8)
+                    continue
                 for branch, event in self._read(state, instr, loc, taint,
                                                  acquire=op.startswith(("LDAR", "LDAXR")),
                                                  acquire_pc=op.startswith("LDAPR"),
@@ -860,6 +904,28 @@ def thread_paths(test: LitmusTest) -> tuple[list[list[Path]], list[str]]:
 
 def combinations(paths: list[list[Path]]):  # type: ignore[no-untyped-def]
     return itertools.product(*paths)
+
+
+_FULL = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _registers_used(instr: Instr) -> Iterator[Reg]:
+    """The registers an instruction may read: every register it names, but the destinations of plain and pair
+    loads, and X30 for a RET without an operand."""
+    args = instr.args
+    if instr.op in LOADS:
+        args = args[1:]
+    elif instr.op in PAIRS and instr.op.startswith("LD") or instr.op in LOAD_EXCL_PAIRS:
+        args = args[2:]
+    for arg in args:
+        if isinstance(arg, Reg):
+            yield arg
+        elif isinstance(arg, Mem):
+            yield arg.base
+            if isinstance(arg.offset, Reg):
+                yield arg.offset
+    if instr.op == "RET" and not instr.args:
+        yield Reg("X30", 64)
 
 
 def _loaded(op: str, mask: int, value: int | str | None) -> int | str | None:
