@@ -355,36 +355,42 @@ def _s2_decode_mem_attrs(attr: S2Device | S2Normal, shareability: Shareability, 
 
 
 def s2_combine_s1_mem_attrs(
-    s1: MemoryAttributes, s2: MemoryAttributes, features: FeatureSet
+    s1: MemoryAttributes, s2: MemoryAttributes, features: FeatureSet, explain: bool = True
 ) -> tuple[MemoryAttributes, list[Step]]:
-    """ASL ``S2CombineS1MemAttrs`` (HCR_EL2.FWB=0), D8.6.5.1 Table D8-97 and D8.6.5.2 Table D8-98."""
+    """ASL ``S2CombineS1MemAttrs`` (HCR_EL2.FWB=0), D8.6.5.1 Table D8-97 and D8.6.5.2 Table D8-98.
+
+    ``explain`` False skips the explanation (the bulk computations of the matrix and the vectors)."""
     steps: list[Step] = []
     source = f"{ASL} S2CombineS1MemAttrs; D8.6.5.1 Table D8-97"
     a, b = s1.memtype, s2.memtype
     if isinstance(a, Device) and isinstance(b, Device):
         kind = s2_combine_s1_device(a.kind, b.kind)
         memtype: MemoryType = Device(kind, xs=a.xs)
-        steps.append(Step("S2CombineS1Device", f"{ASL} S2CombineS1Device; Table D8-97",
-                          lambda: f"both stages Device ({a.short_name}, {b.short_name}): the more restrictive "
-                          f"Gathering, Reordering and Early-acknowledgement attributes win", memtype.short_name))
+        if explain:
+            steps.append(Step("S2CombineS1Device", f"{ASL} S2CombineS1Device; Table D8-97",
+                              lambda: f"both stages Device ({a.short_name}, {b.short_name}): the more restrictive "
+                              f"Gathering, Reordering and Early-acknowledgement attributes win", memtype.short_name))
     elif isinstance(a, Device):
         memtype = a
-        steps.append(Step("S2CombineS1MemAttrs", source,
-                          lambda: f"stage 1 Device, stage 2 Normal: Device has precedence over Normal, stage 1's "
-                          f"{a.short_name} stands", memtype.short_name))
+        if explain:
+            steps.append(Step("S2CombineS1MemAttrs", source,
+                              lambda: f"stage 1 Device, stage 2 Normal: Device has precedence over Normal, stage 1's "
+                              f"{a.short_name} stands", memtype.short_name))
     elif isinstance(b, Device):
         memtype = b
-        steps.append(Step("S2CombineS1MemAttrs", source,
-                          lambda: f"stage 2 Device, stage 1 Normal: Device has precedence over Normal, stage 2's "
-                          f"{b.short_name} stands", memtype.short_name))
+        if explain:
+            steps.append(Step("S2CombineS1MemAttrs", source,
+                              lambda: f"stage 2 Device, stage 1 Normal: Device has precedence over Normal, stage 2's "
+                              f"{b.short_name} stands", memtype.short_name))
     else:
         inner = s2_combine_s1_attr_hints(a.inner, b.inner)
         outer = s2_combine_s1_attr_hints(a.outer, b.outer)
         memtype = Normal(inner, outer, xs=a.xs, tags=a.tags)
-        steps.append(Step("S2CombineS1AttrHints", f"{ASL} S2CombineS1AttrHints; D8.6.5.2 Table D8-98 (RTNHFM)",
-                          lambda: f"both Normal: Inner {a.inner} with {b.inner} gives {inner}, Outer {a.outer} with "
-                          f"{b.outer} gives {outer} (the less cacheable wins; hints from stage 1)",
-                          memtype.short_name))
+        if explain:
+            steps.append(Step("S2CombineS1AttrHints", f"{ASL} S2CombineS1AttrHints; D8.6.5.2 Table D8-98 (RTNHFM)",
+                              lambda: f"both Normal: Inner {a.inner} with {b.inner} gives {inner}, Outer {a.outer} with "
+                              f"{b.outer} gives {outer} (the less cacheable wins; hints from stage 1)",
+                              memtype.short_name))
     tags = s2_mem_tag_type(memtype, s1.memtype.tags, features)
     memtype = with_tags(memtype, tags)
     if isinstance(memtype, Normal) and memtype.write_back:
@@ -403,26 +409,24 @@ def s2_apply_fwb_mem_attrs(
     s2_shareability: Shareability,
     fnxs: bool,
     features: FeatureSet,
+    explain: bool = True,
 ) -> tuple[MemoryAttributes, list[Step]]:
     """ASL ``AArch64.S2ApplyFWBMemAttrs`` (HCR_EL2.FWB=1), D8.6.6 Tables D8-100 and D8-101."""
-    steps: list[Step] = []
-    source = f"{ASL} AArch64.S2ApplyFWBMemAttrs; D8.6.6 Table D8-101 (RRHWZM)"
     a = s1.memtype
     if isinstance(attr, S2Device):
-        if isinstance(a, Device):
-            kind = s2_combine_s1_device(a.kind, attr.kind)
-            text = (f"FWB MemAttr[2]=0 selects {attr.describe()}; stage 1 is {a.short_name}: the more "
-                    f"restrictive Device type wins (RGSDKZ, S2CombineS1Device)")
-        else:
-            kind = attr.kind
-            text = f"FWB MemAttr[2]=0 selects {attr.describe()}, overriding stage 1's {a.short_name} (Table D8-100)"
+        kind = s2_combine_s1_device(a.kind, attr.kind) if isinstance(a, Device) else attr.kind
         memtype: MemoryType = Device(kind, xs=a.xs)
-        steps.append(Step("AArch64.S2ApplyFWBMemAttrs", source, text, memtype.short_name))
+
+        def text() -> str:
+            if isinstance(a, Device):
+                return (f"FWB MemAttr[2]=0 selects {attr.describe()}; stage 1 is {a.short_name}: the more "
+                        f"restrictive Device type wins (RGSDKZ, S2CombineS1Device)")
+            return f"FWB MemAttr[2]=0 selects {attr.describe()}, overriding stage 1's {a.short_name} (Table D8-100)"
     elif isinstance(attr, S2FwbStage1):
         memtype = a
-        steps.append(Step("AArch64.S2ApplyFWBMemAttrs", source,
-                          f"FWB MemAttr[2:0]=0b111: stage 2 uses the stage 1 attributes ({a.short_name})",
-                          memtype.short_name))
+
+        def text() -> str:
+            return f"FWB MemAttr[2:0]=0b111: stage 2 uses the stage 1 attributes ({a.short_name})"
     elif isinstance(attr, S2FwbWriteBack):
         levels = []
         for level in ((a.inner, a.outer) if isinstance(a, Normal) else (NC, NC)):
@@ -432,19 +436,23 @@ def s2_apply_fwb_mem_attrs(
                 # RTBQKG: a non-cacheable stage 1 becomes Read-Allocate, Write-Allocate, Non-transient.
                 levels.append(CacheAttrs(Cacheability.WB, AllocHint.RWA, False))
         memtype = Normal(levels[0], levels[1], xs=False, tags=a.tags if isinstance(a, Normal) else TagType.UNTAGGED)
-        text = f"FWB MemAttr[2:0]=0b110: Normal Write-Back whatever stage 1 says (stage 1 {a.short_name})"
-        if isinstance(a, Device):
-            text += ("; RRMTWN: atomics and exclusives may behave as for Device (IMPLEMENTATION DEFINED) and "
-                     "misaligned accesses and DC ZVA may take a stage-1 Alignment fault (CONSTRAINED UNPREDICTABLE)")
-        steps.append(Step("AArch64.S2ApplyFWBMemAttrs", source, text, memtype.short_name))
+
+        def text() -> str:
+            line = f"FWB MemAttr[2:0]=0b110: Normal Write-Back whatever stage 1 says (stage 1 {a.short_name})"
+            if isinstance(a, Device):
+                line += ("; RRMTWN: atomics and exclusives may behave as for Device (IMPLEMENTATION DEFINED) and "
+                         "misaligned accesses and DC ZVA may take a stage-1 Alignment fault (CONSTRAINED "
+                         "UNPREDICTABLE)")
+            return line
     else:
-        if isinstance(a, Device):
-            memtype = a
-            text = f"FWB MemAttr[2:0]=0b101: stage 1 is Device, so stage 1's {a.short_name} stands"
-        else:
-            memtype = with_xs(NORMAL_NC, a.xs)
-            text = f"FWB MemAttr[2:0]=0b101: Normal Non-cacheable (stage 1 {a.short_name})"
-        steps.append(Step("AArch64.S2ApplyFWBMemAttrs", source, text, memtype.short_name))
+        memtype = a if isinstance(a, Device) else with_xs(NORMAL_NC, a.xs)
+
+        def text() -> str:
+            if isinstance(a, Device):
+                return f"FWB MemAttr[2:0]=0b101: stage 1 is Device, so stage 1's {a.short_name} stands"
+            return f"FWB MemAttr[2:0]=0b101: Normal Non-cacheable (stage 1 {a.short_name})"
+    steps = [Step("AArch64.S2ApplyFWBMemAttrs", f"{ASL} AArch64.S2ApplyFWBMemAttrs; D8.6.6 Table D8-101 (RRHWZM)",
+                  text, memtype.short_name)] if explain else []
     tags = s2_mem_tag_type(memtype, a.tags, features)
     memtype = with_tags(memtype, tags)
     share = s2_combine_s1_shareability(s1.shareability, s2_shareability)
@@ -565,7 +573,7 @@ def _possible_outcomes(
     s1_distinct = reserved_stage1_choices(s1_reserved, s1_shareability, controls) if s1_reserved else (s1_key,)
     outcomes: dict[MemoryAttributes, None] = {}
     for s1_attrs, s2_choice in itertools.product(s1_distinct, s2_choices):
-        result, _ = _translate(s1_attrs, s2_choice, s2_shareability, s2_fnxs, controls, features)
+        result, _ = _translate(s1_attrs, s2_choice, s2_shareability, s2_fnxs, controls, features, explain=False)
         outcomes.setdefault(result, None)
     value = (tuple(outcomes), len(s1_choices) * len(s2_choices))
     _OUTCOME_CACHE[key] = value
@@ -611,7 +619,7 @@ def translate(
     the HCR_EL2 overrides, then ``EffectiveShareability``; for callers that enumerate the outcomes of
     reserved encodings themselves (the conformance vectors).
     """
-    return _translate(s1, s2, s2_shareability, s2_fnxs, controls, features)[0]
+    return _translate(s1, s2, s2_shareability, s2_fnxs, controls, features, explain=False)[0]
 
 
 def _translate(
@@ -621,6 +629,7 @@ def _translate(
     s2_fnxs: bool,
     controls: Controls,
     features: FeatureSet,
+    explain: bool = True,
 ) -> tuple[MemoryAttributes, list[Step]]:
     steps: list[Step] = []
     s1_into_s2 = s1
@@ -636,14 +645,19 @@ def _translate(
         s2_attrs = s2_decode_mem_attrs(s2, s2_shareability, s2_fnxs)
         s2_attrs, more = stage2_overrides(s2_attrs, controls)
         steps += more
-        combined, more = s2_combine_s1_mem_attrs(s1_into_s2, s2_attrs, features)
+        combined, more = s2_combine_s1_mem_attrs(s1_into_s2, s2_attrs, features, explain)
         steps += more
     else:
-        combined, more = s2_apply_fwb_mem_attrs(s1_into_s2, s2, s2_shareability, s2_fnxs, features)  # type: ignore[arg-type]
+        combined, more = s2_apply_fwb_mem_attrs(s1_into_s2, s2, s2_shareability, s2_fnxs, features,  # type: ignore[arg-type]
+                                                explain)
         steps += more
         combined, more = stage2_overrides(combined, controls)
         steps += more
     final_share = effective_shareability(combined.memtype, combined.shareability)
+    if not explain:
+        if final_share is combined.shareability:
+            return combined, steps
+        return MemoryAttributes(combined.memtype, final_share, combined.notagaccess), steps
 
     def text() -> str:
         line = f"{combined.memtype.short_name} is {final_share.long_name}"
