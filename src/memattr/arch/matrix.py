@@ -128,16 +128,19 @@ def _possible_names(cells: list[Cell], stage1: list[Any], stage2: list[Any], con
             other for other, decoded in allocated_s2.items()
             if any(same_attribute(decoded, candidate) for candidate in attr.candidates)]
     any_row: dict[int, tuple[str, ...]] = {}  # reserved stage 1: the same for every reserved byte
+    types: list[str] = []  # each cell's memory type, read once when the first reserved cell asks
 
-    def possible(s1: int, s2: int) -> tuple[str, ...]:
-        return tuple(sorted({cells[s1 * 16 + other].memory_type for other in stand_ins[s2]}))
+    def possible(s1: int, s2: int) -> set[str]:
+        if not types:
+            types.extend(cell.memory_type for cell in cells)
+        return {types[s1 * 16 + other] for other in stand_ins[s2]}
 
     def resolve(s1: int, s2: int) -> tuple[str, ...]:
         if not isinstance(stage1[s1][0], Unpredictable):
-            return possible(s1, s2)
+            return tuple(sorted(possible(s1, s2)))
         names = any_row.get(s2)
         if names is None:
-            names = any_row[s2] = tuple(sorted({n for other in allocated_s1 for n in possible(other, s2)}))
+            names = any_row[s2] = tuple(sorted(set().union(*(possible(other, s2) for other in allocated_s1))))
         return names
 
     return [cell if not cell.unpredictable else Cell(cell.s1, cell.s2, cell.fwb, cell.result, cell.explain, resolve)
