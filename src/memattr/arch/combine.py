@@ -354,6 +354,9 @@ def _s2_decode_mem_attrs(attr: S2Device | S2Normal, shareability: Shareability, 
     return MemoryAttributes(memtype, shareability, notagaccess=getattr(attr, "notagaccess", False))
 
 
+_S2_COMBINE_SOURCE = f"{ASL} S2CombineS1MemAttrs; D8.6.5.1 Table D8-97"
+
+
 def s2_combine_s1_mem_attrs(
     s1: MemoryAttributes, s2: MemoryAttributes, features: FeatureSet, explain: bool = True
 ) -> tuple[MemoryAttributes, list[Step]]:
@@ -361,7 +364,7 @@ def s2_combine_s1_mem_attrs(
 
     ``explain`` False skips the explanation (the bulk computations of the matrix and the vectors)."""
     steps: list[Step] = []
-    source = f"{ASL} S2CombineS1MemAttrs; D8.6.5.1 Table D8-97"
+    source = _S2_COMBINE_SOURCE
     a, b = s1.memtype, s2.memtype
     if isinstance(a, Device) and isinstance(b, Device):
         kind = s2_combine_s1_device(a.kind, b.kind)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 import click
@@ -361,6 +359,9 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
             body = ",\n  ".join(parts)
             text = f'{head}, "cells": [\n  {body}\n]}}\n'
         else:
+            import csv
+            import io
+
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(["s1", "s2", "fwb", "memory_type", "shareability", "xs", "tagged"])
