@@ -67,3 +67,15 @@ def test_mutations_never_crash(position, insert):
         parse_litmus(MP[:position] + insert + MP[position + 1:], "fuzz.litmus")
     except MemattrError:
         pass
+
+
+def test_text_before_the_initial_state_is_skipped_with_a_warning_as_herd7_does(tmp_path, capsys):
+    from memattr.cli import main
+
+    text = MP.replace("{\n0:X1=x;", "q\n{\n0:X1=x;")
+    test = parse_litmus(text, "t.litmus")
+    assert test.name == "MP" and test.notes == ("t.litmus:3: text before the initial state ignored, as herd7 does: 'q'",)
+    path = tmp_path / "t.litmus"
+    path.write_text(text)
+    assert main(["litmus", str(path)]) == 0
+    assert "MP: warning: " in capsys.readouterr().err

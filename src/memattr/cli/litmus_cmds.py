@@ -152,6 +152,10 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
         click.echo(f"memattr: {result.name}: Unknown: {result.reason}", err=True)
     for result in unsupported:
         click.echo(f"memattr: {result.name}: unsupported: {result.reason}", err=True)
+    if not as_json:  # JSON carries them in each test's "warnings"
+        for _, result in results:
+            for warning in result.warnings:
+                click.echo(f"memattr: {result.name}: warning: {warning}", err=True)
     ran = len(results) - len(unknown) - len(unsupported)
     click.echo(f"memattr: {len(results)} tests: {ran} ran, {len(mismatches)} differ from --kinds, "
                f"{len(unknown)} unknown (limits), {len(unsupported)} unsupported", err=True)

@@ -115,6 +115,7 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
     name = " ".join(header[1:])
     index += 1
     doc_lines = []
+    ignored: list[str] = []
     variants: set[str] = set()
     while index < len(lines) and "{" not in lines[index]:
         line = lines[index].strip()
@@ -123,7 +124,9 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
         elif line.startswith("Variant="):  # herd7 options the test asks for, e.g. Variant=fatal
             variants.update(v.strip().lower() for v in line.split("=", 1)[1].split(","))
         elif line and "=" not in line:
-            raise src.error(index + 1, f"unexpected text before the initial state: {line[:60]!r}", "'{'")
+            # herd7 skips any other text before the initial state (lib/splitter.mll find_init); say so.
+            ignored.append(f"{src.name}:{index + 1}: text before the initial state ignored, as herd7 does: "
+                           f"{line[:60]!r}")
         index += 1
     if index >= len(lines):
         raise src.error(index, "missing initial state", "'{ ... }'")
@@ -155,7 +158,7 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
     test = LitmusTest(name=name, arch="AArch64", doc=" ".join(doc_lines), init_regs=init_regs, init_mem=init_mem,
                       threads=threads, condition=condition, locations=locations, attrs=attrs,
                       devices=devices, source=source, arrays=arrays, reg_widths=reg_widths,
-                      notes=notes, variants=frozenset(variants), filter=filter_prop)
+                      notes=(*ignored, *notes), variants=frozenset(variants), filter=filter_prop)
     _check_test(test, src)
     return test
 
