@@ -222,7 +222,8 @@ RELATIONS: tuple[Definition, ...] = (
     # (B2.4.1.1).  Having seen a write (rf) still means everything ob-before it is observed.
     # The other access of a single-copy-atomic pair: an exclusive pair's two reads, or its two writes (herd's
     # aarch64util.cat sca-class, here without the identity its uses add as "sca-class?").
-    Definition("sca", "single-copy-atomic class: the two accesses of an LDXP or of an STXP (B2.2, single-copy atomicity)",
+    Definition("sca", "single-copy-atomic class: the two accesses of an LDXP or of an STXP (B2.2, single-copy "
+               "atomicity)",
                lambda r: _sca(r)),
     # Observing one access of a single-copy-atomic pair observes the pair (herd's "Exp-obs; sca-class?").
     Definition("obs", "Observed-by: (rfe | coe | fre); sca-class? (B2.3.7)",

@@ -287,7 +287,9 @@ def _final_values(test: LitmusTest, combo: tuple[Path, ...], x: Execution) -> di
         values[(path.thread, "XZR")] = 0  # the zero register reads as zero in a condition too
         for reg, value in path.regs:
             # A register holding an open read value: what the read returned in this execution.
-            values[(path.thread, reg)] = x.events[base + value.eid].value if isinstance(value, Deferred) else value  # type: ignore[assignment]
+            if isinstance(value, Deferred):
+                value = x.events[base + value.eid].value  # type: ignore[assignment]
+            values[(path.thread, reg)] = value
         base += len(path.events)
         for loc in path.faults:
             values[(path.thread, fault_name(loc))] = 1

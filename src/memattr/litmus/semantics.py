@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Iterator
 
 from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
 from memattr.litmus.parser import (AMOS, CASPS, DATA_PROCESSING, FLAG_ALU, LOAD_EXCL_PAIRS, LOADS, MULTIPLY, PAIRS,
-                                   SHIFTS, STADDS, STORE_EXCL, STORE_EXCL_PAIRS, STORES, code_address, descriptor_valid, instruction_value,
-                                   parse_code_address)
+                                   SHIFTS, STADDS, STORE_EXCL, STORE_EXCL_PAIRS, STORES, code_address, descriptor_valid,
+                                   instruction_value, parse_code_address)
 
 MAX_STEPS = 64  # instructions per path: a backstop for paths the unrolling bound does not end
 # herd7's default unrolling bound (herd/opts.ml unroll_default: 2 but for ASL): a path may jump back to
