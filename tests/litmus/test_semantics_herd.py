@@ -372,3 +372,29 @@ def test_a_used_read_value_takes_each_value_from_the_instruction_that_uses_it():
     result = run_test(test)
     assert (result.observation, result.positive, result.negative) == ("Never", 0, 5)
     assert all(dict(state)["0:X2"] == dict(state)["y"] for state in result.states)
+
+
+NV2 = """AArch64 NV2
+{variant}
+{{
+ uint64_t nvmem[512];
+ 0:VNCR_EL2=nvmem;
+ 1:X1=nvmem;
+}}
+ P0               | P1               ;
+ MOV X0,#1        | LDR X0,[X1,#312] ;
+ MSR ESR_EL1,X0   |                  ;
+ MRS X2,ESR_EL1   |                  ;
+exists (1:X0=1 /\\ 0:X2=1)
+"""
+
+
+def test_nv2_turns_table_d8_120_register_accesses_into_memory_accesses():
+    """With Variant=NV2 (HCR_EL2.{NV, NV1, NV2} = {1, 1, 1} at EL1), MSR ESR_EL1 is a store at VNCR_EL2 + 0x138
+    (D8.14.6.2, Table D8-120) that another PE may read, and MRS reads it back from memory; without the variant
+    ESR_EL1 is a register of P0's own and memory never changes."""
+    with_nv2 = _run(NV2.format(variant="Variant=NV2"))
+    assert (with_nv2.observation, with_nv2.positive, with_nv2.negative) == ("Sometimes", 1, 1)
+    without = _run(NV2.format(variant=""))
+    assert (without.observation, without.positive, without.negative) == ("Never", 0, 1)
+    assert all(dict(state)["0:X2"] == "1" for state in without.states)

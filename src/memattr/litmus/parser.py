@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 
 from memattr.arch.memtypes import CANONICAL_NAMES, parse_memory_type
+from memattr.arch.nv2 import OFFSET_IF_NV1_0, OFFSET_IF_NV1_1
 from memattr.errors import MemattrError
 from memattr.inputs import read_text
 from memattr.litmus.ast import (
@@ -44,6 +45,7 @@ STORES = {"STR", "STRB", "STRH", "STLR", "STLRB", "STLRH", "STUR"}
 STORE_EXCL = {"STXR", "STXRB", "STXRH", "STLXR", "STLXRB", "STLXRH"}
 LOAD_EXCL_PAIRS = {"LDXP", "LDAXP"}  # exclusive pairs: two accesses that are one single-copy-atomic access
 STORE_EXCL_PAIRS = {"STXP", "STLXP"}
+SYSTEM_REGISTERS = frozenset(OFFSET_IF_NV1_0) | frozenset(OFFSET_IF_NV1_1)  # MRS/MSR operands besides NZCV
 _AMO_BASES = ("CAS", "SWP", "LDADD", "LDEOR", "LDSET", "LDCLR")
 AMOS = {base + sem + size for base in _AMO_BASES for sem in ("", "A", "L", "AL") for size in ("", "B", "H")}
 # Pair loads and stores; LDIAPP/STILP (FEAT_LRCPC3, herd7 also spells them LDAP/STLP) are RCpc ordered.
@@ -257,7 +259,7 @@ def _parse_init(text: str, first_line: int, src: _Source
             thread_text, reg_text = left.split(":", 1)
             if not _ascii_digits(thread_text):
                 raise src.error(line, f"bad thread number in {left!r}", "'T:Xn' with T a number")
-            reg = _reg(reg_text, line, src)
+            reg = _system_register(reg_text) or _reg(reg_text, line, src)
             value = _value(right, line, src)
             regs[(_thread(thread_text, line, src), reg.name)] = _typed(value, declared)
             if len(words) == 2:  # a declared type: "uint64_t 0:X0", "int 0:X1"
@@ -431,6 +433,12 @@ def _thread(text: str, line: int, src: _Source) -> int:
     return int(text)
 
 
+def _system_register(text: str) -> Reg | None:
+    """A System register the tests may name (FEAT_NV2's, Table D8-120): a 64-bit register of that name."""
+    name = text.strip().upper()
+    return Reg(name, 64) if name in SYSTEM_REGISTERS else None
+
+
 def _reg(text: str, line: int, src: _Source) -> Reg:
     match = _REG.match(text.strip())
     if not match:
@@ -595,11 +603,15 @@ def _parse_instr(text: str, line: int, label: str | None, src: _Source) -> Instr
         if op != "BL" and not isinstance(args[0], Reg):
             raise src.error(line, f"bad {op} {text!r}", "an X register")
     elif op in ("MRS", "MSR"):
-        # Only the condition flags: MRS Xt,NZCV and MSR NZCV,Xt (system registers are not modelled).
+        # The condition flags (MRS Xt,NZCV), and the System registers FEAT_NV2 can turn into memory accesses
+        # (DDI0487 M.a.a Table D8-120; see memattr.arch.nv2), held as 64-bit registers of their own.
         names = [o.strip().upper() for o in operands]
-        if len(names) != 2 or names[op == "MRS"] != "NZCV":
-            raise src.error(line, f"unsupported system register access {text!r}", f"{op} with NZCV")
-        args = [_operand(operands[0], line, src), "NZCV"] if op == "MRS" else ["NZCV", _operand(operands[1], line, src)]
+        if len(names) != 2 or (names[op == "MRS"] != "NZCV" and _system_register(names[op == "MRS"]) is None):
+            raise src.error(line, f"unsupported system register access {text!r}",
+                            f"{op} with NZCV or a register of Table D8-120 (VNCR_EL2, ELR_EL1, ESR_EL1...)")
+        sysreg = names[op == "MRS"]
+        args = ([_operand(operands[0], line, src), sysreg] if op == "MRS"
+                else [sysreg, _operand(operands[1], line, src)])
         if not isinstance(args[0 if op == "MRS" else 1], Reg):
             raise src.error(line, f"bad {op} {text!r}", f"{op} with an X register")
     elif op in ("CSET", "CSETM"):

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Iterator
 
+from memattr.arch.nv2 import OFFSET_IF_NV1_1
 from memattr.errors import MemattrError
 from memattr.litmus.limits import tick
 from memattr.litmus.ast import Imm, Instr, LitmusTest, Mem, Reg, Shift
@@ -356,6 +357,21 @@ class ThreadRunner:
         return Path(self.thread, tuple(state.events), frozenset(state.addr), frozenset(state.data),
                     frozenset(state.ctrl), frozenset(state.rmw), tuple(sorted(state.regs.items())), state.faults)
 
+    def _system_register_access(self, instr: Instr) -> Instr:
+        """MRS/MSR of a System register.  Under herd7's Variant=NV2 (a guest hypervisor at EL1 with the Effective
+        HCR_EL2.{NV, NV1, NV2} = {1, 1, 1}) an access to a register of Table D8-120's NV1=1 column is a 64-bit
+        load or store at VNCR_EL2 plus the register's offset (DDI0487 M.a.a D8.14.6.2; VNCR_EL2.BADDR is
+        the location VNCR_EL2 holds here); otherwise the instruction is returned as it is."""
+        if "nv2" not in self.test.variants:
+            return instr
+        sysreg = instr.args[1] if instr.op == "MRS" else instr.args[0]
+        offset = OFFSET_IF_NV1_1.get(sysreg)  # type: ignore[arg-type]
+        if offset is None:
+            return instr
+        rt = instr.args[0] if instr.op == "MRS" else instr.args[1]
+        return replace(instr, op="LDR" if instr.op == "MRS" else "STR",
+                       args=(rt, Mem(Reg("VNCR_EL2", 64), Imm(offset))))
+
     def _resolve_deferred(self, state: _State, instr: Instr, out: list[Path]) -> bool:
         """Before an instruction that uses a register holding an open read value: one branch per value the
         read's location may hold, the value put in the register and the read event, each run from this
@@ -427,6 +443,15 @@ class ThreadRunner:
             op = instr.op
             if op == "NOP":
                 continue
+            if op in ("MRS", "MSR") and "NZCV" not in instr.args:
+                instr = self._system_register_access(instr)
+                op = instr.op
+                if op == "MRS":  # a System register held as a register of its own (herd7's SysReg)
+                    self._write_reg(state, instr.args[0], *self._operand(state, Reg(instr.args[1], 64)))  # type: ignore[arg-type]
+                    continue
+                if op == "MSR":
+                    self._write_reg(state, Reg(instr.args[0], 64), *self._operand(state, instr.args[1]))  # type: ignore[arg-type]
+                    continue
             if op in LOADS and parse_code_address(self._read_reg(state, instr.args[1].base)):  # type: ignore[union-attr]
                 # Reading code as data: the instruction at that address (the code is never written here).
                 rt, mem = instr.args
@@ -926,6 +951,10 @@ def _registers_used(instr: Instr) -> Iterator[Reg]:
                 yield arg.offset
     if instr.op == "RET" and not instr.args:
         yield Reg("X30", 64)
+    if instr.op in ("MRS", "MSR") and "NZCV" not in args:
+        yield Reg("VNCR_EL2", 64)
+        if instr.op == "MRS":
+            yield Reg(args[1], 64)  # type: ignore[arg-type]
 
 
 def _loaded(op: str, mask: int, value: int | str | None) -> int | str | None:
