@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from memattr.cli import main
+from memattr.errors import MemattrError
 from memattr.litmus.parser import parse_file, parse_litmus
 from memattr.litmus.run import run_test
 
@@ -183,3 +184,40 @@ def test_the_tlbi_rule_needs_the_old_translation_in_the_test():
     states = {tuple(sorted((k, v) for k, v in state)) for state in faulting.states}
     assert any(("2:X2", "0") in state for state in states)
     assert run_test(parse_file(ROOT / "litmus/device/RESET+nc+pte+tlbi-s2.litmus")).kind == "Allowed"
+
+
+def test_mixed_size_catalogue_matches_herd7_witness_counts():
+    """litmus/mixed (Variant=mixed): herd7's observations and witness counts, torn candidates included (three
+    halfword stores and a byte load: 24 executions, as herd7 counts them)."""
+    expected = {}
+    for line in (Path(__file__).parent / "herd7-mixed-observations.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, observation, positive, negative = line.split()
+            expected[name] = (observation, int(positive), int(negative))
+    paths = sorted((ROOT / "litmus/mixed").glob("*.litmus"))
+    assert len(paths) == len(expected)
+    for path in paths:
+        result = run_test(parse_file(path), keep_witness=False)
+        assert (result.observation, result.positive, result.negative) == expected[result.name], result.name
+
+
+def test_mixed_view_chooses_herd7s_granule_and_splits_initial_values():
+    from memattr.litmus.mixed import mixed_view
+    from memattr.litmus.parser import parse_litmus
+
+    only_x = parse_litmus("AArch64 G\nVariant=mixed\n{ uint64_t x = 0x1122334455667788; 0:X1=x; }\n P0 ;\n"
+                          " LDR X0,[X1] ;\nexists (0:X0=0)\n", "g.litmus")
+    view = mixed_view(only_x)
+    assert view.mixed.granule == 4  # one size only: half of it
+    assert view.init_mem == {"x@0": 0x55667788, "x@4": 0x11223344}
+    with_bytes = parse_litmus("AArch64 G\nVariant=mixed\n{ uint32_t x; 0:X1=x; }\n P0 ;\n LDRB W0,[X1,#3] ;\n"
+                              "exists (0:X0=0)\n", "g.litmus")
+    assert mixed_view(with_bytes).mixed.granule == 1 and len(mixed_view(with_bytes).init_mem) == 4
+
+
+def test_a_mixed_size_access_without_the_variant_is_refused():
+    from memattr.litmus.parser import parse_litmus
+
+    text = (ROOT / "litmus/mixed/MIXED+str.w-in-x.litmus").read_text().replace("Variant=mixed\n", "")
+    with pytest.raises(MemattrError, match="inside a location"):
+        run_test(parse_litmus(text, "t.litmus"))

@@ -79,8 +79,11 @@ def read_kinds(path: str) -> dict[str, str]:
               help="device: the Arm model with memattr's device-memory extension (the tests' '(* memattr: ... *)' "
                    "memory types and peripherals); arm: the Arm model alone, as herd7's aarch64.cat, with every "
                    "location Normal memory and every thread a PE")
+@click.option("--variant", "variants", metavar="NAME[,NAME]", multiple=True,
+              help="herd7 variants every test runs with, as herd7 -variant (as if each test said Variant=NAME): "
+                   "mixed (mixed-size accesses), NV2, fatal")
 def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, herd_format: bool, explain: bool,
-               output: str | None, timeout: float, max_steps: int, model: str) -> int:
+               output: str | None, timeout: float, max_steps: int, model: str, variants: tuple[str, ...]) -> int:
     """Run AArch64 litmus tests (files or directories) and report their kinds.
 
     Exit status: 0 every test ran (and matched --kinds); 1 a kind differs from --kinds; 2 bad input
@@ -90,6 +93,7 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
     on.  The worst status wins.  A summary line counts each outcome.
     """
     files = _files(paths)
+    extra_variants = frozenset(v.strip().lower() for text in variants for v in text.split(",") if v.strip())
     if explain:
         return _explain(files, output, Budget(timeout=timeout, max_steps=max_steps))
     kinds = read_kinds(kinds_file) if kinds_file else {}
@@ -101,6 +105,8 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
                 test = parse_file(path)
                 if model == "arm":  # the annotations are comments to herd7: drop memory types and peripherals
                     test = replace(test, attrs={}, devices=frozenset())
+                if extra_variants:
+                    test = replace(test, variants=test.variants | extra_variants)
                 name = test.name
                 progress.test(name)
                 results.append((path, run_test(test, budget=Budget(timeout=timeout, max_steps=max_steps,

@@ -12,7 +12,7 @@ and marks threads that are peripherals observing accesses as they arrive (see do
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +147,8 @@ class LitmusTest:
     notes: tuple[str, ...] = ()
     variants: frozenset[str] = frozenset()  # herd7 "Variant=" options the test names (lower case)
     filter: "Prop | None" = None  # herd7's "filter": only executions whose final state satisfies it count  # what the parser accepted as herd7 does but a reader should know (a typo'd type)
+    # Variant=mixed: memory is cells of one granule (memattr.litmus.mixed.mixed_view sets this).
+    mixed: Any = None
 
     def location_attrs(self, location: str) -> LocationAttrs:
         """A location's memory type and peripheral: ordinary (Normal Write-Back, no peripheral) unless the
@@ -155,7 +157,9 @@ class LitmusTest:
 
     @property
     def memory_locations(self) -> tuple[str, ...]:
-        """Every memory cell: scalar locations, and each element of an array as "x[1]"."""
+        """Every memory cell: scalar locations, and each element of an array as "x[1]" (mixed-size: the cells)."""
+        if self.mixed is not None:
+            return tuple(sorted(self.init_mem))
         names = set(self.init_mem)
         for value in [*self.init_regs.values(), *self.init_mem.values()]:
             if isinstance(value, str):

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 from memattr.errors import MemattrError
 from memattr.litmus.limits import Budget, LimitReached, limited, tick
 from memattr.litmus.ast import And, Atom, Const, LitmusTest, Not, Or, Prop, atoms_of
+from memattr.litmus.mixed import mixed_view, recompose
 from memattr.litmus.model import (ASSUMPTIONS, CHECKED, NON_REORDERING, Execution, Relations, acyclic, check, tlbi_dsb,
                                   union)
 from memattr.litmus.parser import fault_name
@@ -153,12 +154,18 @@ def run_test(test: LitmusTest, *, keep_witness: bool = True, budget: Budget | No
     """Run one test; a test that reaches its budget comes back with ``status`` unknown and the reason."""
     start = time.perf_counter()
     budget = budget or Budget()
+    test = _as_run(test)
     try:
         with limited(budget):
             return _run_test(test, keep_witness, start)
     except LimitReached as stop:
         return Result(test.name, condition_text(test), {}, 0, 0, time.perf_counter() - start,
                       executions=budget.steps, status="unknown", reason=stop.reason)
+
+
+def _as_run(test: LitmusTest) -> LitmusTest:
+    """The test as the engine runs it: under Variant=mixed, memory as cells (memattr.litmus.mixed)."""
+    return mixed_view(test) if "mixed" in test.variants and test.mixed is None else test
 
 
 def _candidates(test: LitmusTest, paths: list[list[Path]]) -> Iterator[tuple[tuple[Path, ...], Execution]]:
@@ -260,6 +267,7 @@ def closest_candidate(test: LitmusTest, budget: Budget | None = None) -> Closest
     """For a test whose condition no allowed execution satisfies: the closest forbidden candidate."""
     from memattr.litmus.model import violations
 
+    test = _as_run(test)
     paths, _ = thread_paths(test)
     best: Closest | None = None
     with limited(budget or Budget()):
@@ -303,6 +311,13 @@ def _final_values(test: LitmusTest, combo: tuple[Path, ...], x: Execution) -> di
             last[loc] = x.events[final[0]].value  # type: ignore[assignment]
     for loc, value in last.items():
         values[(None, loc)] = value
+    if test.mixed is not None:
+        recompose(test.mixed, values)
+    # A whole array, as herd7 shows it in the final state: "t={5,2}".
+    for name, (_, count) in (test.mixed.arrays if test.mixed is not None else test.arrays).items():
+        elements = [values.get((None, f"{name}[{index}]")) for index in range(count)]
+        if all(element is not None for element in elements):
+            values[(None, name)] = "{" + ",".join(str(element) for element in elements) + "}"
     return values
 
 

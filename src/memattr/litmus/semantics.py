@@ -214,6 +214,8 @@ class ThreadRunner:
             location, _, moved = base.partition("+") if "+" in base else base.partition("-")
             delta = int(moved) * (1 if "+" in base else -1) if moved else 0
             total = delta + _signed(offset, 64) + extra
+            if self.test.mixed is not None:
+                return self._mixed_cells(instr, location, total), taint  # type: ignore[return-value]
             if location in self.test.arrays:
                 size, count = self.test.arrays[location]
                 # The data register: the first operand, but the second for a store exclusive (after its status).
@@ -237,6 +239,97 @@ class ThreadRunner:
         # Here the offset register holds a location: an address is not an offset.
         raise MemattrError(f"P{self.thread}: {instr.text}: offset {offset} is a location, not a number",
                            source=self.test.source, line=instr.line, expected="an integer offset register")
+
+    def _mixed_cells(self, instr: Instr, location: str, offset: int) -> tuple[str, ...]:
+        """Mixed-size: the cells an access covers, least significant first (its size from the data register);
+        an access must be aligned to its size and inside its location (herd7 checks alignment in mixed mode)."""
+        layout = self.test.mixed
+        data = instr.args[1] if instr.op in STORE_EXCL else instr.args[0]
+        size = _access_mask(instr.op, data).bit_length() // 8  # type: ignore[arg-type]
+        if location not in layout.size or offset % size or not 0 <= offset <= layout.size[location] - size:
+            raise MemattrError(f"P{self.thread}: {instr.text}: access of {size} bytes at {location}+{offset}",
+                               source=self.test.source, line=instr.line,
+                               expected=f"an aligned access inside {location} "
+                                        f"({layout.size.get(location, '?')} bytes)")
+        return tuple(layout.cells(location, offset, size))
+
+    def _access_reads(self, state: _State, instr: Instr, target: str | tuple[str, ...], taint: frozenset[int],
+                      **flags: object) -> Iterator[tuple[_State, int | str, tuple[int, ...]]]:
+        """Read an access: one read of a location, or under Variant=mixed one read per cell of ``target``, one
+        single-copy-atomic access whose value is the cells' composed little-endian.  Yields each branch with
+        the value and the reads' ids."""
+        if isinstance(target, str):
+            for branch, event in self._read(state, instr, target, taint, **flags):
+                yield branch, event.value, (event.eid,)  # type: ignore[misc]
+            return
+        bits = 8 * self.test.mixed.granule
+        group = len(state.events)
+
+        def pieces(n: int, branch: _State, value: int, eids: tuple[int, ...]
+                   ) -> Iterator[tuple[_State, int | str, tuple[int, ...]]]:
+            if n == len(target):
+                yield branch, value, eids
+                return
+            for more, event in self._read(branch, instr, target[n], taint, group=group, sca=True, **flags):
+                yield from pieces(n + 1, more, value | event.value << bits * n, (*eids, event.eid))  # type: ignore[operator]
+
+        yield from pieces(0, state, 0, ())
+
+    def _access_writes(self, state: _State, instr: Instr, target: str | tuple[str, ...], value: int | str,
+                       taint: frozenset[int], data_taint: frozenset[int], **flags: object) -> tuple[Event, ...]:
+        """Write an access: one write, or under Variant=mixed one write per cell, least significant piece first,
+        one single-copy-atomic access."""
+        if isinstance(target, str):
+            return (self._write(state, instr, target, value, taint, data_taint, **flags),)  # type: ignore[arg-type]
+        if isinstance(value, str):
+            raise MemattrError(f"P{self.thread}: {instr.text}: a location stored under Variant=mixed",
+                               source=self.test.source, line=instr.line, expected="numbers in mixed-size memory")
+        bits = 8 * self.test.mixed.granule
+        group = len(state.events)
+        return tuple(self._write(state, instr, cell, value >> bits * n & (1 << bits) - 1, taint, data_taint,
+                                 group=group, sca=True, **flags) for n, cell in enumerate(target))
+
+    def _mixed_load(self, state: _State, instr: Instr, out: list[Path]) -> None:
+        """Mixed-size LDR/LDAR/LDXR...: the register gets the cells' composed value (then sign-extended by the
+        LDRS forms); a load-exclusive reserves all its reads."""
+        op = instr.op
+        rt, mem = instr.args
+        cells, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
+        mask = _access_mask(op, rt)  # type: ignore[arg-type]
+        exclusive = op.startswith(("LDXR", "LDAXR"))
+        for branch, value, eids in self._access_reads(state, instr, cells, taint,  # type: ignore[arg-type]
+                                                      acquire=op.startswith(("LDAR", "LDAXR")),
+                                                      acquire_pc=op.startswith("LDAPR"), exclusive=exclusive):
+            self._write_reg(branch, rt, _loaded(op, mask, value), frozenset(eids))  # type: ignore[arg-type]
+            if exclusive:
+                branch.last_exclusive = (eids, mask.bit_length() // 8)
+            self._run(branch, out)
+
+    def _mixed_store(self, state: _State, instr: Instr, out: list[Path]) -> bool:
+        """Mixed-size STR/STLR/STXR...: the value's pieces, one per cell.  True when the instruction ran its own
+        branches (a store-exclusive)."""
+        op = instr.op
+        status, rt, mem = instr.args if op in STORE_EXCL else (None, *instr.args)
+        cells, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
+        value, data_taint = self._operand(state, rt)
+        if isinstance(value, int):
+            value &= _access_mask(op, rt)  # type: ignore[arg-type]
+        release = op.startswith(("STLR", "STLXR"))
+        if status is None:
+            self._access_writes(state, instr, cells, value, taint, data_taint, release=release)  # type: ignore[arg-type]
+            return False
+        failed = state.copy()
+        self._write_reg(failed, status, 1, frozenset())  # type: ignore[arg-type]
+        failed.symbolic = failed.symbolic | {status.name}  # type: ignore[union-attr]
+        failed.last_exclusive = None
+        if self._reserved(state, cells[0], _access_mask(op, rt).bit_length() // 8):  # type: ignore[arg-type]
+            self._pair_with_reservation(state, self._access_writes(state, instr, cells, value, taint,  # type: ignore[arg-type]
+                                                                   data_taint, release=release, exclusive=True))
+            self._write_reg(state, status, 0, frozenset())  # type: ignore[arg-type]
+            state.symbolic = state.symbolic | {status.name}  # type: ignore[union-attr]
+            self._run(state, out)
+        self._run(failed, out)
+        return True
 
     def _new_event(self, state: _State, instr: Instr, **fields: object) -> Event:
         if state.translation is not None and fields.get("kind") in ("R", "W") and not fields.get("ttd"):
@@ -458,6 +551,17 @@ class ThreadRunner:
                 value = self._instruction_at(self._read_reg(state, mem.base), instr)  # type: ignore[arg-type,union-attr]
                 self._write_reg(state, rt, value, self._taint(state, mem.base))  # type: ignore[arg-type,union-attr]
                 continue
+            if self.test.mixed is not None and (op in LOADS or op in STORES or op in STORE_EXCL):
+                if op in LOADS:
+                    self._mixed_load(state, instr, out)
+                    return
+                if self._mixed_store(state, instr, out):
+                    return
+                continue
+            if self.test.mixed is not None and _touches_memory(instr) and op not in AMOS and op not in STADDS:
+                raise MemattrError(f"P{self.thread}: {instr.text}: {op} under Variant=mixed is not supported",
+                                   source=self.test.source, line=instr.line,
+                                   expected="loads, stores, exclusives and atomics of one register in a mixed-size test")
             if op in LOADS:
                 rt, mem = instr.args
                 loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
@@ -847,35 +951,33 @@ class ThreadRunner:
         # and CAS with Rs = ZR; aarch64.cat's "(Exp & R) \ NoRet").
         result_reg = rs if base == "CAS" else rt
         noret = store_only or (result_reg is not None and result_reg.name == "XZR")  # type: ignore[union-attr]
-        for branch, read in self._read(state, instr, loc, taint, acquire=acquire and not noret, noret=noret):
-            old = read.value
+        for branch, old, reads in self._access_reads(state, instr, loc, taint, acquire=acquire and not noret,
+                                                     noret=noret):
             assert old is not None
             if base == "CAS":
                 new_value, new_taint = self._operand(branch, rt)  # type: ignore[arg-type]
                 if old == operand:
-                    write = self._write(branch, instr, loc, new_value, taint, new_taint, release=release)  # type: ignore[arg-type]
-                    branch.rmw.add((read.eid, write.eid))
+                    writes = self._access_writes(branch, instr, loc, new_value, taint, new_taint, release=release)  # type: ignore[arg-type]
+                    branch.rmw.update(zip(reads, (w.eid for w in writes)))
                     # The write happens because the comparison succeeded: it is control-dependent on what Rs
                     # depends on (herd's event.ml aarch64_cas: the branch's control reaches the memory write).
-                    for source in operand_taint:
-                        branch.ctrl.add((source, write.eid))
+                    branch.ctrl.update((source, w.eid) for source in operand_taint for w in writes)
                     # Rs is rewritten with a value equal to both Rs and the memory read; herd7 keeps both
                     # provenances as two executions (eventsMonad aarch64_cas_ok: DataFromRRs, DataFromRx).
                     from_register = branch.copy()
                     self._write_reg(from_register, rs, old, operand_taint)  # type: ignore[arg-type]
                     self._run(from_register, out)
-                    self._write_reg(branch, rs, old, frozenset({read.eid}))  # type: ignore[arg-type]
+                    self._write_reg(branch, rs, old, frozenset(reads))  # type: ignore[arg-type]
                 else:
                     # A CAS that fails may or may not write the unchanged value back; herd7 keeps both
                     # (AArch64Sem do_cas_with: "CAS generates an Explicit Write Effect" or not).
                     write_back = branch.copy()
-                    write = self._write(write_back, instr, loc, old, taint, frozenset({read.eid}), release=release)
-                    write_back.rmw.add((read.eid, write.eid))
-                    for source in operand_taint:
-                        write_back.ctrl.add((source, write.eid))
-                    self._write_reg(write_back, rs, old, frozenset({read.eid}))  # type: ignore[arg-type]
+                    writes = self._access_writes(write_back, instr, loc, old, taint, frozenset(reads), release=release)
+                    write_back.rmw.update(zip(reads, (w.eid for w in writes)))
+                    write_back.ctrl.update((source, w.eid) for source in operand_taint for w in writes)
+                    self._write_reg(write_back, rs, old, frozenset(reads))  # type: ignore[arg-type]
                     self._run(write_back, out)
-                    self._write_reg(branch, rs, old, frozenset({read.eid}))  # type: ignore[arg-type]
+                    self._write_reg(branch, rs, old, frozenset(reads))  # type: ignore[arg-type]
             else:
                 if base == "SWP":
                     new = operand
@@ -883,12 +985,12 @@ class ThreadRunner:
                     kind = base[2:] if base.startswith("ST") else base[2:]
                     new = {"ADD": old + operand, "EOR": old ^ operand, "SET": old | operand,  # type: ignore[operator]
                            "CLR": old & ~operand}[kind]  # type: ignore[operator]
-                write = self._write(branch, instr, loc, new, taint,  # type: ignore[arg-type]
-                                    operand_taint | (frozenset() if base == "SWP" else frozenset({read.eid})),
-                                    release=release)
-                branch.rmw.add((read.eid, write.eid))
+                writes = self._access_writes(branch, instr, loc, new, taint,  # type: ignore[arg-type]
+                                             operand_taint | (frozenset() if base == "SWP" else frozenset(reads)),
+                                             release=release)
+                branch.rmw.update(zip(reads, (w.eid for w in writes)))
                 if rt is not None:
-                    self._write_reg(branch, rt, old, frozenset({read.eid}))  # type: ignore[arg-type]
+                    self._write_reg(branch, rt, old, frozenset(reads))  # type: ignore[arg-type]
             self._run(branch, out)
 
 
@@ -932,6 +1034,10 @@ def combinations(paths: list[list[Path]]):  # type: ignore[no-untyped-def]
 
 
 _FULL = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _touches_memory(instr: Instr) -> bool:
+    return any(isinstance(arg, Mem) for arg in instr.args)
 
 
 def _registers_used(instr: Instr) -> Iterator[Reg]:
