@@ -469,6 +469,8 @@ class ThreadRunner:
         """Before an instruction that uses a register holding an open read value: one branch per value the
         read's location may hold, the value put in the register and the read event, each run from this
         instruction.  True when the branches were run here."""
+        if _zero_idiom(instr):
+            return False  # EOR/SUB of a register with itself: 0 whatever it holds (see _arithmetic)
         for reg in _registers_used(instr):
             value = state.regs.get(reg.name)
             if isinstance(value, Deferred):
@@ -799,6 +801,11 @@ class ThreadRunner:
         """The data-processing instructions beyond MOV/ADD/SUB/EOR/AND/ORR/CMP: results and NZCV as the ASL
         computes them (AddWithCarry, ShiftReg, the bitfield move of UBFM, ConditionHolds)."""
         op, args = instr.op, instr.args
+        if _zero_idiom(instr) and isinstance(state.regs.get(args[1].name), Deferred):  # type: ignore[union-attr]
+            # The false dependency diy7 writes (EOR Wd,Wn,Wn): 0 with Wn's dependencies, whatever Wn's read
+            # returned, so the read stays open (herd7 simplifies x^x the same way).
+            self._write_reg(state, args[0], 0, self._taint(state, args[1]))  # type: ignore[arg-type]
+            return
         shift = args[-1] if isinstance(args[-1], Shift) else None
         regs = [a for a in args if not isinstance(a, (Shift, str))]
         values: list[int | str] = []
@@ -1034,6 +1041,13 @@ def combinations(paths: list[list[Path]]):  # type: ignore[no-untyped-def]
 
 
 _FULL = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _zero_idiom(instr: Instr) -> bool:
+    """EOR or SUB of a register with itself (no shift, no flags): the result is 0 whatever the register holds."""
+    args = instr.args
+    return (instr.op in ("EOR", "SUB") and len(args) == 3 and all(isinstance(a, Reg) for a in args)
+            and args[1] == args[2])
 
 
 def _touches_memory(instr: Instr) -> bool:
