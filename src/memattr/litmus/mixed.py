@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from memattr.errors import MemattrError
-from memattr.litmus.ast import LitmusTest, Reg
+from memattr.litmus.ast import LitmusTest
+from memattr.litmus.parser import AMOS, LOADS, STADDS, STORE_EXCL, STORES
+from memattr.litmus.semantics import access_bytes
 
 
 @dataclass(frozen=True)
@@ -33,27 +35,18 @@ def cell(location: str, offset: int) -> str:
     return f"{location}@{offset}"
 
 
-def access_size(op: str, register: Reg) -> int:
-    """The bytes a plain load or store moves (its register's width, or the B/H/SW forms')."""
-    from memattr.litmus.semantics import _access_mask
-
-    return _access_mask(op, register).bit_length() // 8
-
-
 def mixed_view(test: LitmusTest) -> LitmusTest:
     """The test with its memory as cells of one granule (see the module docstring)."""
-    from memattr.litmus.parser import LOADS, STORE_EXCL, STORES
-
     if test.attrs or any(loc.startswith("PTE(") for loc in test.memory_locations):
         raise MemattrError("Variant=mixed with memory types or translation tables is not supported",
                            source=test.source, expected="a mixed-size test of ordinary memory")
     sizes = set()
     for thread in test.threads:
         for instr in thread:
-            if instr.op in LOADS or instr.op in STORES:
-                sizes.add(access_size(instr.op, instr.args[0]))  # type: ignore[arg-type]
+            if instr.op in LOADS or instr.op in STORES or instr.op in AMOS or instr.op in STADDS:
+                sizes.add(access_bytes(instr.op, instr.args[0]))  # type: ignore[arg-type]
             elif instr.op in STORE_EXCL:
-                sizes.add(access_size(instr.op, instr.args[1]))  # type: ignore[arg-type]
+                sizes.add(access_bytes(instr.op, instr.args[1]))  # type: ignore[arg-type]
     location_size: dict[str, int] = {}
     observed: dict[str, tuple[str, int, int]] = {}
     for name, (element, count) in test.arrays.items():

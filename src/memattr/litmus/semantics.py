@@ -220,7 +220,7 @@ class ThreadRunner:
                 size, count = self.test.arrays[location]
                 # The data register: the first operand, but the second for a store exclusive (after its status).
                 data = instr.args[1] if instr.op in STORE_EXCL or instr.op in STORE_EXCL_PAIRS else instr.args[0]
-                accessed = (_access_mask(instr.op, data).bit_length() // 8  # type: ignore[arg-type]
+                accessed = (access_bytes(instr.op, data)  # type: ignore[arg-type]
                             if isinstance(data, Reg) else size)
                 if total % size or not 0 <= total // size < count or accessed != size:
                     raise MemattrError(f"P{self.thread}: {instr.text}: access of {accessed} bytes at {location}+{total}",
@@ -245,7 +245,7 @@ class ThreadRunner:
         an access must be aligned to its size and inside its location (herd7 checks alignment in mixed mode)."""
         layout = self.test.mixed
         data = instr.args[1] if instr.op in STORE_EXCL else instr.args[0]
-        size = _access_mask(instr.op, data).bit_length() // 8  # type: ignore[arg-type]
+        size = access_bytes(instr.op, data)  # type: ignore[arg-type]
         if location not in layout.size or offset % size or not 0 <= offset <= layout.size[location] - size:
             raise MemattrError(f"P{self.thread}: {instr.text}: access of {size} bytes at {location}+{offset}",
                                source=self.test.source, line=instr.line,
@@ -322,7 +322,7 @@ class ThreadRunner:
         self._write_reg(failed, status, 1, frozenset())  # type: ignore[arg-type]
         failed.symbolic = failed.symbolic | {status.name}  # type: ignore[union-attr]
         failed.last_exclusive = None
-        if self._reserved(state, cells[0], _access_mask(op, rt).bit_length() // 8):  # type: ignore[arg-type]
+        if self._reserved(state, cells[0], access_bytes(op, rt)):  # type: ignore[arg-type]
             self._pair_with_reservation(state, self._access_writes(state, instr, cells, value, taint,  # type: ignore[arg-type]
                                                                    data_taint, release=release, exclusive=True))
             self._write_reg(state, status, 0, frozenset())  # type: ignore[arg-type]
@@ -664,7 +664,7 @@ class ThreadRunner:
                 self._write_reg(failed, status, 1, frozenset())
                 failed.symbolic = failed.symbolic | {status.name}  # type: ignore[union-attr]
                 failed.last_exclusive = None
-                if self._reserved(state, loc, _access_mask(op, rt).bit_length() // 8):  # type: ignore[arg-type]
+                if self._reserved(state, loc, access_bytes(op, rt)):  # type: ignore[arg-type]
                     write = self._write(state, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
                                         release=op.startswith("STLXR"), exclusive=True)
                     self._pair_with_reservation(state, (write,))
@@ -1083,6 +1083,11 @@ def _loaded(op: str, mask: int, value: int | str | None) -> int | str | None:
         return value
     value &= mask
     return _signed(value, mask.bit_length()) if op.startswith("LDRS") else value
+
+
+def access_bytes(op: str, register: Reg) -> int:
+    """The bytes a load or store moves (see _access_mask)."""
+    return _access_mask(op, register).bit_length() // 8
 
 
 def _access_mask(op: str, register: Reg) -> int:
