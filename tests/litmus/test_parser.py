@@ -33,6 +33,8 @@ def test_mp_parses():
     (MP.replace("STR W2,[X3] |             ;", "STR W2,[X3] ;"), 11, "cells"),
     (MP.replace("LDR W2,[X3]", "LDXP W2,[X3]"), 9, "OP Rt1,Rt2,[Xn]"),
     (MP.replace("STR W2,[X3]", "STXP W9,W2,[X3]"), 11, "OP Ws,Rt1,Rt2,[Xn]"),
+    (MP.replace("STR W2,[X3]", "STRB X2,[X3]"), 11, "STRB with W registers"),
+    (MP.replace("LDR W2,[X3]", "LDRH X2,[X3]"), 9, "LDRH with W registers"),
 ])
 def test_errors_name_line(text, line, needle):
     with pytest.raises(MemattrError) as error:

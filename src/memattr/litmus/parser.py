@@ -735,6 +735,12 @@ def _check_shape(op: str, args: list[object], text: str, line: int, src: _Source
     if not any(len(args) == len(shape) and all(isinstance(a, s) for a, s in zip(args, shape))  # type: ignore[arg-type]
                for shape in _SHAPES[kind]):
         raise src.error(line, f"bad operands in {text!r}", _SHAPE_TEXT[kind])
+    if (op in LOADS or op in STORES or op in STORE_EXCL or op in AMOS or op in STADDS) and op.endswith(("B", "H")) \
+            and not op.startswith("LDRS"):
+        # Byte and halfword accesses name W registers only (LDRSB/LDRSH may sign-extend into an X register).
+        data = [a for a in args if isinstance(a, Reg)][1 if op in STORE_EXCL else 0:]
+        if any(reg.width != 32 and reg.name != "XZR" for reg in data[:2 if op in AMOS else 1]):
+            raise src.error(line, f"bad register size in {text!r}", f"{op} with W registers")
     shift = next((a for a in args if isinstance(a, Shift)), None)
     if shift is not None and shift.kind == "ROR" and (kind != "alu" or op in ("ADD", "SUB", "ADDS", "SUBS")):
         raise src.error(line, f"bad shift in {text!r}", "ROR on the logical instructions (AND, ORR, EOR, BIC...)")
