@@ -221,3 +221,17 @@ def test_a_mixed_size_access_without_the_variant_is_refused():
     text = (ROOT / "litmus/mixed/MIXED+str.w-in-x.litmus").read_text().replace("Variant=mixed\n", "")
     with pytest.raises(MemattrError, match="inside a location"):
         run_test(parse_litmus(text, "t.litmus"))
+
+
+def test_explain_reads_the_test_as_the_other_options_say(tmp_path, capsys):
+    """--explain honours --model arm (no peripherals: the device test is Allowed) and --variant (a mixed-size
+    access without Variant=mixed in the file)."""
+    assert main(["litmus", "--explain", "--model", "arm", str(ROOT / "litmus/device/RESET+ngnrne+dsb.litmus")]) == 0
+    assert "Allowed: an execution the model allows" in capsys.readouterr().out
+    text = (ROOT / "litmus/mixed/MIXED+str.w-in-x.litmus").read_text().replace("Variant=mixed\n", "")
+    path = tmp_path / "t.litmus"
+    path.write_text(text)
+    assert main(["litmus", "--explain", str(path)]) == 2
+    capsys.readouterr()
+    assert main(["litmus", "--explain", "--variant", "mixed", str(path)]) == 0
+    assert "x@4" in capsys.readouterr().out

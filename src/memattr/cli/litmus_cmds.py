@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,6 +19,7 @@ from memattr.cli import app
 from memattr.cli.common import PathArg, console, emit_json
 from memattr.errors import MemattrError
 from memattr.inputs import read_text
+from memattr.litmus.ast import LitmusTest
 from memattr.litmus.dot import caption_for, to_dot
 from memattr.litmus.parser import parse_file
 from memattr.litmus.limits import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Budget
@@ -94,19 +96,25 @@ def litmus_cmd(paths: tuple[str, ...], as_json: bool, kinds_file: str | None, he
     """
     files = _files(paths)
     extra_variants = frozenset(v.strip().lower() for text in variants for v in text.split(",") if v.strip())
+
+    def prepare(test: LitmusTest) -> LitmusTest:
+        """The test as the options ask: --model arm reads the annotations as herd7 does (comments: no memory
+        types or peripherals), --variant adds herd7 variants."""
+        if model == "arm":
+            test = replace(test, attrs={}, devices=frozenset())
+        if extra_variants:
+            test = replace(test, variants=test.variants | extra_variants)
+        return test
+
     if explain:
-        return _explain(files, output, Budget(timeout=timeout, max_steps=max_steps))
+        return _explain(files, output, Budget(timeout=timeout, max_steps=max_steps), prepare)
     kinds = read_kinds(kinds_file) if kinds_file else {}
     results: list[tuple[Path, Result]] = []
     with _Progress(len(files)) as progress:
         for path in files:
             name = path.stem  # until the test is parsed and names itself
             try:
-                test = parse_file(path)
-                if model == "arm":  # the annotations are comments to herd7: drop memory types and peripherals
-                    test = replace(test, attrs={}, devices=frozenset())
-                if extra_variants:
-                    test = replace(test, variants=test.variants | extra_variants)
+                test = prepare(parse_file(path))
                 name = test.name
                 progress.test(name)
                 results.append((path, run_test(test, budget=Budget(timeout=timeout, max_steps=max_steps,
@@ -213,10 +221,11 @@ class _Progress:
                         description=f"{self.name}: {steps:,} candidate steps")
 
 
-def _explain(files: list[Path], output: str | None, budget: Budget) -> int:
+def _explain(files: list[Path], output: str | None, budget: Budget,
+             prepare: Callable[[LitmusTest], LitmusTest]) -> int:
     if len(files) != 1:
         raise click.UsageError("--explain takes exactly one litmus file")
-    test = parse_file(files[0])
+    test = prepare(parse_file(files[0]))
     result = run_test(test, budget=budget)
     if result.status != "ok":
         click.echo(f"memattr: {result.name}: Unknown: {result.reason}", err=True)
