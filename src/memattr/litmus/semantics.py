@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import Callable, Iterator
 
 from memattr.arch.nv2 import OFFSET_IF_NV1_1
 from memattr.errors import MemattrError
@@ -195,7 +195,7 @@ class ThreadRunner:
 
     def _address(self, state: _State, mem: Mem, instr: Instr, extra: int = 0) -> tuple[str, frozenset[int]]:
         """The memory cell ``mem`` names (``extra`` bytes further: a pair's second register), after any
-        write-back of the base register."""
+        write-back of the base register; under Variant=mixed, the tuple of cells the access covers."""
         base = self._read_reg(state, mem.base)
         taint = self._taint(state, mem.base)
         offset: int | str = 0
@@ -289,48 +289,6 @@ class ThreadRunner:
         return tuple(self._write(state, instr, cell, value >> bits * n & (1 << bits) - 1, taint, data_taint,
                                  group=group, sca=True, **flags) for n, cell in enumerate(target))
 
-    def _mixed_load(self, state: _State, instr: Instr, out: list[Path]) -> None:
-        """Mixed-size LDR/LDAR/LDXR...: the register gets the cells' composed value (then sign-extended by the
-        LDRS forms); a load-exclusive reserves all its reads."""
-        op = instr.op
-        rt, mem = instr.args
-        cells, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
-        mask = _access_mask(op, rt)  # type: ignore[arg-type]
-        exclusive = op.startswith(("LDXR", "LDAXR"))
-        for branch, value, eids in self._access_reads(state, instr, cells, taint,  # type: ignore[arg-type]
-                                                      acquire=op.startswith(("LDAR", "LDAXR")),
-                                                      acquire_pc=op.startswith("LDAPR"), exclusive=exclusive):
-            self._write_reg(branch, rt, _loaded(op, mask, value), frozenset(eids))  # type: ignore[arg-type]
-            if exclusive:
-                branch.last_exclusive = (eids, mask.bit_length() // 8)
-            self._run(branch, out)
-
-    def _mixed_store(self, state: _State, instr: Instr, out: list[Path]) -> bool:
-        """Mixed-size STR/STLR/STXR...: the value's pieces, one per cell.  True when the instruction ran its own
-        branches (a store-exclusive)."""
-        op = instr.op
-        status, rt, mem = instr.args if op in STORE_EXCL else (None, *instr.args)
-        cells, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
-        value, data_taint = self._operand(state, rt)
-        if isinstance(value, int):
-            value &= _access_mask(op, rt)  # type: ignore[arg-type]
-        release = op.startswith(("STLR", "STLXR"))
-        if status is None:
-            self._access_writes(state, instr, cells, value, taint, data_taint, release=release)  # type: ignore[arg-type]
-            return False
-        failed = state.copy()
-        self._write_reg(failed, status, 1, frozenset())  # type: ignore[arg-type]
-        failed.symbolic = failed.symbolic | {status.name}  # type: ignore[union-attr]
-        failed.last_exclusive = None
-        if self._reserved(state, cells[0], access_bytes(op, rt)):  # type: ignore[arg-type]
-            self._pair_with_reservation(state, self._access_writes(state, instr, cells, value, taint,  # type: ignore[arg-type]
-                                                                   data_taint, release=release, exclusive=True))
-            self._write_reg(state, status, 0, frozenset())  # type: ignore[arg-type]
-            state.symbolic = state.symbolic | {status.name}  # type: ignore[union-attr]
-            self._run(state, out)
-        self._run(failed, out)
-        return True
-
     def _new_event(self, state: _State, instr: Instr, **fields: object) -> Event:
         if state.translation is not None and fields.get("kind") in ("R", "W") and not fields.get("ttd"):
             fields["translation"] = state.translation
@@ -405,26 +363,37 @@ class ThreadRunner:
         size = rt1.width // 8  # type: ignore[union-attr]
         first, taint1 = self._address(state, mem, instr)  # type: ignore[arg-type]
         second, taint2 = self._address(state, mem, instr, extra=size)  # type: ignore[arg-type]
-        failed = state.copy()
-        self._write_reg(failed, status, 1, frozenset())  # type: ignore[arg-type]
-        failed.symbolic = failed.symbolic | {status.name}  # type: ignore[union-attr]
-        failed.last_exclusive = None
-        if self._reserved(state, first, size):
-            group = len(state.events)
+
+        def write(success: _State) -> tuple[Event, ...]:
+            group = len(success.events)
             writes = []
             for rt, loc, taint in ((rt1, first, taint1), (rt2, second, taint2)):
-                value, data_taint = self._operand(state, rt)  # type: ignore[arg-type]
+                value, data_taint = self._operand(success, rt)  # type: ignore[arg-type]
                 if isinstance(value, str) and size < 8:
                     raise MemattrError(f"P{self.thread}: {instr.text}: a location (an address) stored in part",
                                        source=self.test.source, line=instr.line,
                                        expected="a pointer stored whole, from an X register")
                 if isinstance(value, int):
                     value &= (1 << 8 * size) - 1
-                writes.append(self._write(state, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
+                writes.append(self._write(success, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
                                           release=instr.op == "STLXP", exclusive=True, group=group, sca=True))
-            self._pair_with_reservation(state, tuple(writes))
-            self._write_reg(state, status, 0, frozenset())  # type: ignore[arg-type]
-            state.symbolic = state.symbolic | {status.name}  # type: ignore[union-attr]
+            return tuple(writes)
+
+        self._store_exclusive(state, status, first, size, write, out)  # type: ignore[arg-type]
+
+    def _store_exclusive(self, state: _State, status: Reg, reserved_at: str, size: int,
+                         write: Callable[[_State], tuple[Event, ...]], out: list[Path]) -> None:
+        """A store-exclusive: given a reservation of ``size`` bytes at ``reserved_at`` it may succeed (its writes,
+        each paired in rmw with the reservation's read of its location, status 0); it may always fail (no write,
+        status 1).  Both end the reservation; herd7 keeps the status symbolic (see _State.symbolic)."""
+        failed = state.copy()
+        self._write_reg(failed, status, 1, frozenset())
+        failed.symbolic = failed.symbolic | {status.name}
+        failed.last_exclusive = None
+        if self._reserved(state, reserved_at, size):
+            self._pair_with_reservation(state, write(state))
+            self._write_reg(state, status, 0, frozenset())
+            state.symbolic = state.symbolic | {status.name}
             self._run(state, out)
         self._run(failed, out)
 
@@ -553,50 +522,40 @@ class ThreadRunner:
                 value = self._instruction_at(self._read_reg(state, mem.base), instr)  # type: ignore[arg-type,union-attr]
                 self._write_reg(state, rt, value, self._taint(state, mem.base))  # type: ignore[arg-type,union-attr]
                 continue
-            if self.test.mixed is not None and (op in LOADS or op in STORES or op in STORE_EXCL):
-                if op in LOADS:
-                    self._mixed_load(state, instr, out)
-                    return
-                if self._mixed_store(state, instr, out):
-                    return
-                continue
-            if self.test.mixed is not None and _touches_memory(instr) and op not in AMOS and op not in STADDS:
+            if self.test.mixed is not None and _touches_memory(instr) and op not in _MIXED_ACCESSES:
                 raise MemattrError(f"P{self.thread}: {instr.text}: {op} under Variant=mixed is not supported",
                                    source=self.test.source, line=instr.line,
                                    expected="loads, stores, exclusives and atomics of one register in a mixed-size test")
             if op in LOADS:
                 rt, mem = instr.args
-                loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
-                exclusive = "X" in op[2:4] or op.startswith(("LDXR", "LDAXR"))
+                # One location, or under Variant=mixed the cells the access covers (one single-copy-atomic access).
+                target, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
                 mask = _access_mask(op, rt)  # type: ignore[arg-type]
-                if all(_loaded(op, mask, value) == value and (isinstance(value, int) or mask == _FULL)
-                       for value in self.domains[loc]):
+                flags = _load_flags(op)
+                if isinstance(target, str) and all(_loaded(op, mask, value) == value
+                                                   and (isinstance(value, int) or mask == _FULL)
+                                                   for value in self.domains[target]):
                     # The register receives the value as memory holds it: leave it open (see Deferred).
-                    event = self._new_event(state, instr, kind="R", loc=loc, value=Deferred(len(state.events)),
-                                            acquire=op.startswith(("LDAR", "LDAXR")),
-                                            acquire_pc=op.startswith("LDAPR"),
-                                            exclusive=op.startswith(("LDXR", "LDAXR")))
+                    event = self._new_event(state, instr, kind="R", loc=target, value=Deferred(len(state.events)),
+                                            **flags)
                     for source in taint:
                         state.addr.add((source, event.eid))
                     self._write_reg(state, rt, event.value, frozenset({event.eid}))  # type: ignore[arg-type]
-                    if exclusive:
+                    if flags["exclusive"]:
                         state.last_exclusive = ((event.eid,), mask.bit_length() // 8)
                     continue
-                for branch, event in self._read(state, instr, loc, taint,
-                                                 acquire=op.startswith(("LDAR", "LDAXR")),
-                                                 acquire_pc=op.startswith("LDAPR"),
-                                                 exclusive=op.startswith(("LDXR", "LDAXR"))):
-                    if isinstance(event.value, str) and mask != 0xFFFF_FFFF_FFFF_FFFF:
+                for branch, value, eids in self._access_reads(state, instr, target, taint, **flags):
+                    if isinstance(value, str) and mask != _FULL:
                         # A location (a pointer) read in part: herd7's "Illegal operation mask32", an error only
                         # if an execution the model allows reads one.
                         out.append(replace(self._path(branch), error=BadAddress(
-                            f"P{self.thread}: {instr.text}: a location ({event.value}) read into a "
+                            f"P{self.thread}: {instr.text}: a location ({value}) read into a "
                             f"{mask.bit_length()}-bit register", source=self.test.source, line=instr.line,
                             expected="a pointer loaded whole, into an X register")))
                         continue
-                    self._write_reg(branch, rt, _loaded(op, mask, event.value), frozenset({event.eid}))  # type: ignore[arg-type]
-                    if exclusive:
-                        branch.last_exclusive = ((event.eid,), mask.bit_length() // 8)
+                    self._write_reg(branch, rt, _loaded(op, mask, value), frozenset(eids))  # type: ignore[arg-type]
+                    if flags["exclusive"]:
+                        branch.last_exclusive = (eids, mask.bit_length() // 8)
                     self._run(branch, out)
                 return
             if op in LOAD_EXCL_PAIRS:
@@ -642,36 +601,25 @@ class ThreadRunner:
                         self._write_reg(branch2, reg_b, _loaded(loaded_as, mask, event2.value), frozenset({event2.eid}))  # type: ignore[arg-type]
                         self._run(branch2, out)
                 return
-            if op in STORES:
-                rt, mem = instr.args
-                loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
+            if op in STORES or op in STORE_EXCL:
+                status, rt, mem = instr.args if op in STORE_EXCL else (None, *instr.args)
+                target, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
                 value, data_taint = self._operand(state, rt)
-                if isinstance(value, str) and _access_mask(op, rt) != 0xFFFF_FFFF_FFFF_FFFF:  # type: ignore[arg-type]
+                mask = _access_mask(op, rt)  # type: ignore[arg-type]
+                if isinstance(value, str) and isinstance(target, str) and mask != _FULL and status is None:
                     raise MemattrError(f"P{self.thread}: {instr.text}: a location (an address) stored in part",
                                        source=self.test.source, line=instr.line,
                                        expected="a pointer stored whole, from an X register")
                 if isinstance(value, int):
-                    value &= _access_mask(op, rt)  # type: ignore[arg-type]
-                self._write(state, instr, loc, value, taint, data_taint, release=op.startswith("STLR"))
-                continue
-            if op in STORE_EXCL:
-                status, rt, mem = instr.args
-                loc, taint = self._address(state, mem, instr)  # type: ignore[arg-type]
-                value, data_taint = self._operand(state, rt)
-                if isinstance(value, int):
-                    value &= _access_mask(op, rt)  # type: ignore[arg-type]
-                failed = state.copy()
-                self._write_reg(failed, status, 1, frozenset())
-                failed.symbolic = failed.symbolic | {status.name}  # type: ignore[union-attr]
-                failed.last_exclusive = None
-                if self._reserved(state, loc, access_bytes(op, rt)):  # type: ignore[arg-type]
-                    write = self._write(state, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
-                                        release=op.startswith("STLXR"), exclusive=True)
-                    self._pair_with_reservation(state, (write,))
-                    self._write_reg(state, status, 0, frozenset())
-                    state.symbolic = state.symbolic | {status.name}  # type: ignore[union-attr]
-                    self._run(state, out)
-                self._run(failed, out)
+                    value &= mask
+                if status is None:
+                    self._access_writes(state, instr, target, value, taint, data_taint, release=op.startswith("STLR"))
+                    continue
+                self._store_exclusive(
+                    state, status, target if isinstance(target, str) else target[0], mask.bit_length() // 8,  # type: ignore[arg-type]
+                    lambda success: self._access_writes(success, instr, target, value, taint, data_taint,  # type: ignore[arg-type]
+                                                        release=op.startswith("STLXR"), exclusive=True),
+                    out)
                 return
             if op in AMOS or op in STADDS:
                 self._amo(state, instr, out)
@@ -1043,11 +991,21 @@ def combinations(paths: list[list[Path]]):  # type: ignore[no-untyped-def]
 _FULL = 0xFFFF_FFFF_FFFF_FFFF
 
 
+def _load_flags(op: str) -> dict[str, bool]:
+    """A load's read annotations: Acquire (LDAR, LDAXR), AcquirePC (LDAPR), exclusive (LDXR, LDAXR)."""
+    return {"acquire": op.startswith(("LDAR", "LDAXR")), "acquire_pc": op.startswith("LDAPR"),
+            "exclusive": op.startswith(("LDXR", "LDAXR"))}
+
+
 def _zero_idiom(instr: Instr) -> bool:
     """EOR or SUB of a register with itself (no shift, no flags): the result is 0 whatever the register holds."""
     args = instr.args
     return (instr.op in ("EOR", "SUB") and len(args) == 3 and all(isinstance(a, Reg) for a in args)
             and args[1] == args[2])
+
+
+# The accesses split into cells under Variant=mixed (ThreadRunner._access_reads/_access_writes).
+_MIXED_ACCESSES = LOADS | STORES | STORE_EXCL | AMOS | STADDS
 
 
 def _touches_memory(instr: Instr) -> bool:
