@@ -363,37 +363,36 @@ def s2_combine_s1_mem_attrs(
     """ASL ``S2CombineS1MemAttrs`` (HCR_EL2.FWB=0), D8.6.5.1 Table D8-97 and D8.6.5.2 Table D8-98.
 
     ``explain`` False skips the explanation (the bulk computations of the matrix and the vectors)."""
-    steps: list[Step] = []
-    source = _S2_COMBINE_SOURCE
     a, b = s1.memtype, s2.memtype
+    rule, source = "S2CombineS1MemAttrs", _S2_COMBINE_SOURCE
     if isinstance(a, Device) and isinstance(b, Device):
         kind = s2_combine_s1_device(a.kind, b.kind)
         memtype: MemoryType = Device(kind, xs=a.xs)
-        if explain:
-            steps.append(Step("S2CombineS1Device", f"{ASL} S2CombineS1Device; Table D8-97",
-                              lambda: f"both stages Device ({a.short_name}, {b.short_name}): the more restrictive "
-                              f"Gathering, Reordering and Early-acknowledgement attributes win", memtype.short_name))
+        rule, source = "S2CombineS1Device", f"{ASL} S2CombineS1Device; Table D8-97"
+
+        def text() -> str:
+            return (f"both stages Device ({a.short_name}, {b.short_name}): the more restrictive "
+                    f"Gathering, Reordering and Early-acknowledgement attributes win")
     elif isinstance(a, Device):
         memtype = a
-        if explain:
-            steps.append(Step("S2CombineS1MemAttrs", source,
-                              lambda: f"stage 1 Device, stage 2 Normal: Device has precedence over Normal, stage 1's "
-                              f"{a.short_name} stands", memtype.short_name))
+
+        def text() -> str:
+            return f"stage 1 Device, stage 2 Normal: Device has precedence over Normal, stage 1's {a.short_name} stands"
     elif isinstance(b, Device):
         memtype = b
-        if explain:
-            steps.append(Step("S2CombineS1MemAttrs", source,
-                              lambda: f"stage 2 Device, stage 1 Normal: Device has precedence over Normal, stage 2's "
-                              f"{b.short_name} stands", memtype.short_name))
+
+        def text() -> str:
+            return f"stage 2 Device, stage 1 Normal: Device has precedence over Normal, stage 2's {b.short_name} stands"
     else:
         inner = s2_combine_s1_attr_hints(a.inner, b.inner)
         outer = s2_combine_s1_attr_hints(a.outer, b.outer)
         memtype = Normal(inner, outer, xs=a.xs, tags=a.tags)
-        if explain:
-            steps.append(Step("S2CombineS1AttrHints", f"{ASL} S2CombineS1AttrHints; D8.6.5.2 Table D8-98 (RTNHFM)",
-                              lambda: f"both Normal: Inner {a.inner} with {b.inner} gives {inner}, Outer {a.outer} with "
-                              f"{b.outer} gives {outer} (the less cacheable wins; hints from stage 1)",
-                              memtype.short_name))
+        rule, source = "S2CombineS1AttrHints", f"{ASL} S2CombineS1AttrHints; D8.6.5.2 Table D8-98 (RTNHFM)"
+
+        def text() -> str:
+            return (f"both Normal: Inner {a.inner} with {b.inner} gives {inner}, Outer {a.outer} with "
+                    f"{b.outer} gives {outer} (the less cacheable wins; hints from stage 1)")
+    steps = [Step(rule, source, text, memtype.short_name)] if explain else []
     tags = s2_mem_tag_type(memtype, s1.memtype.tags, features)
     memtype = with_tags(memtype, tags)
     if isinstance(memtype, Normal) and memtype.write_back:

@@ -222,14 +222,12 @@ RELATIONS: tuple[Definition, ...] = (
     # (B2.4.1.1).  Having seen a write (rf) still means everything ob-before it is observed.
     # The other access of a single-copy-atomic pair: an exclusive pair's two reads, or its two writes (herd's
     # aarch64util.cat sca-class, here without the identity its uses add as "sca-class?").
-    Definition("sca", "single-copy-atomic class: the two accesses of an LDXP or of an STXP (B2.2, single-copy "
-               "atomicity)",
-               lambda r: _sca(r)),
+    Definition("sca", "single-copy-atomic class: the accesses that make one access (an LDXP's or an STXP's two, a "
+               "mixed-size access's cells; B2.2, single-copy atomicity)", lambda r: _sca(r)),
     # Observing one access of a single-copy-atomic pair observes the pair (herd's "Exp-obs; sca-class?").
     Definition("obs", "Observed-by: (rfe | coe | fre); sca-class? (B2.3.7)",
-               lambda r: (lambda base: union(base, seq(base, r["sca"])))(
-                   union(r["rfe"], r["coe"],
-                         frozenset(p for p in r["fre"] if not (r.s.device_thread(p[0]) and r.s.endpoint(p[0])))))),
+               lambda r: _then_sca(r, union(r["rfe"], r["coe"], frozenset(
+                   p for p in r["fre"] if not (r.s.device_thread(p[0]) and r.s.endpoint(p[0])))))),
     Definition("dob", "Dependency-ordered-before (B2.3.7)", lambda r: union(
         r["addr"], r["data"],
         restrict(r["ctrl"], rng=r.s.W),
@@ -259,7 +257,7 @@ RELATIONS: tuple[Definition, ...] = (
     # become visible to another observer before them (herd's aarch64.cat "let lws = po-loc; [W]", part of
     # lob and so of ob, with "lwfs; sca-class": the write's single-copy-atomic partner comes after too).
     Definition("lws", "Local-write-successor: po-loc; [W]; sca-class? (B2.3.7)",
-               lambda r: (lambda lws: union(lws, seq(lws, r["sca"])))(restrict(r["po-loc"], rng=r.s.W))),
+               lambda r: _then_sca(r, restrict(r["po-loc"], rng=r.s.W))),
     # A peripheral processes what arrives in order (memattr's model of an endpoint observer).
     Definition("devpo", "po of peripheral (device) threads", lambda r: restrict(r["po"], dom=r.s.device_thread)),
     Definition("ob", "Ordered-before: (obs | lws | dob | aob | bob | dsb-ob)+ (B2.3.7)",
@@ -325,6 +323,11 @@ RELATIONS: tuple[Definition, ...] = (
 )
 
 DEFINITIONS = {d.name: d for d in RELATIONS}
+
+
+def _then_sca(r: "Relations", rel: Rel) -> Rel:
+    """rel; sca-class?: an edge to one access of a single-copy-atomic class reaches every access of it."""
+    return union(rel, seq(rel, r["sca"]))
 
 
 def _sca(r: "Relations") -> Rel:
