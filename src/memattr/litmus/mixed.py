@@ -25,7 +25,6 @@ class MixedLayout:
     size: dict[str, int]  # location -> bytes
     # A name a condition may use ("x", "t[1]") -> (location, byte offset, bytes).
     observed: dict[str, tuple[str, int, int]]
-    arrays: dict[str, tuple[int, int]]  # the test's arrays: name -> (element bytes, elements)
 
     def cells(self, location: str, offset: int, size: int) -> list[str]:
         return [cell(location, offset + piece) for piece in range(0, size, self.granule)]
@@ -64,7 +63,7 @@ def mixed_view(test: LitmusTest) -> LitmusTest:
         observed[loc] = (loc, 0, location_size[loc])
     ordered = sorted(sizes) or [1]
     granule = max(1, ordered[0] // 2) if len(ordered) == 1 else ordered[0]
-    layout = MixedLayout(granule, location_size, observed, dict(test.arrays))
+    layout = MixedLayout(granule, location_size, observed)
     mask = (1 << 8 * granule) - 1
     init: dict[str, int | str] = {}
     for name, (location, offset, size) in observed.items():
@@ -74,7 +73,7 @@ def mixed_view(test: LitmusTest) -> LitmusTest:
                                source=test.source, expected="numbers in a mixed-size test's memory")
         for piece in range(0, size, granule):
             init[cell(location, offset + piece)] = (value >> 8 * piece) & mask
-    return replace(test, init_mem=init, arrays={}, mixed=layout)
+    return replace(test, init_mem=init, mixed=layout)  # arrays stay: the final state shows them whole
 
 
 def recompose(layout: MixedLayout, values: dict[tuple[int | None, str], int | str]) -> None:

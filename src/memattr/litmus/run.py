@@ -314,7 +314,7 @@ def _final_values(test: LitmusTest, combo: tuple[Path, ...], x: Execution) -> di
     if test.mixed is not None:
         recompose(test.mixed, values)
     # A whole array, as herd7 shows it in the final state: "t={5,2}".
-    for name, (_, count) in (test.mixed.arrays if test.mixed is not None else test.arrays).items():
+    for name, (_, count) in test.arrays.items():
         elements = [values.get((None, f"{name}[{index}]")) for index in range(count)]
         if all(element is not None for element in elements):
             values[(None, name)] = "{" + ",".join(str(element) for element in elements) + "}"
