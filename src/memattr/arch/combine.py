@@ -14,8 +14,7 @@ steps it took, so ``memattr combine --explain`` prints the chain the code follow
 from __future__ import annotations
 
 import enum
-import itertools
-from functools import lru_cache
+from functools import lru_cache, partial
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, NamedTuple
 
@@ -354,7 +353,23 @@ def _s2_decode_mem_attrs(attr: S2Device | S2Normal, shareability: Shareability, 
     return MemoryAttributes(memtype, shareability, notagaccess=getattr(attr, "notagaccess", False))
 
 
-_S2_COMBINE_SOURCE = f"{ASL} S2CombineS1MemAttrs; D8.6.5.1 Table D8-97"
+_S2_COMBINE = ("S2CombineS1MemAttrs", f"{ASL} S2CombineS1MemAttrs; D8.6.5.1 Table D8-97")
+_S2_COMBINE_DEVICE = ("S2CombineS1Device", f"{ASL} S2CombineS1Device; Table D8-97")
+_S2_COMBINE_HINTS = ("S2CombineS1AttrHints", f"{ASL} S2CombineS1AttrHints; D8.6.5.2 Table D8-98 (RTNHFM)")
+
+
+def _s2_combine_text(a: MemoryType, b: MemoryType, combined: MemoryType) -> str:
+    """The explanation of one S2CombineS1MemAttrs decision (made only when an explanation is read)."""
+    if isinstance(a, Device) and isinstance(b, Device):
+        return (f"both stages Device ({a.short_name}, {b.short_name}): the more restrictive "
+                f"Gathering, Reordering and Early-acknowledgement attributes win")
+    if isinstance(a, Device):
+        return f"stage 1 Device, stage 2 Normal: Device has precedence over Normal, stage 1's {a.short_name} stands"
+    if isinstance(b, Device):
+        return f"stage 2 Device, stage 1 Normal: Device has precedence over Normal, stage 2's {b.short_name} stands"
+    assert isinstance(a, Normal) and isinstance(b, Normal) and isinstance(combined, Normal)
+    return (f"both Normal: Inner {a.inner} with {b.inner} gives {combined.inner}, Outer {a.outer} with "
+            f"{b.outer} gives {combined.outer} (the less cacheable wins; hints from stage 1)")
 
 
 def s2_combine_s1_mem_attrs(
@@ -364,35 +379,18 @@ def s2_combine_s1_mem_attrs(
 
     ``explain`` False skips the explanation (the bulk computations of the matrix and the vectors)."""
     a, b = s1.memtype, s2.memtype
-    rule, source = "S2CombineS1MemAttrs", _S2_COMBINE_SOURCE
     if isinstance(a, Device) and isinstance(b, Device):
-        kind = s2_combine_s1_device(a.kind, b.kind)
-        memtype: MemoryType = Device(kind, xs=a.xs)
-        rule, source = "S2CombineS1Device", f"{ASL} S2CombineS1Device; Table D8-97"
-
-        def text() -> str:
-            return (f"both stages Device ({a.short_name}, {b.short_name}): the more restrictive "
-                    f"Gathering, Reordering and Early-acknowledgement attributes win")
+        memtype: MemoryType = Device(s2_combine_s1_device(a.kind, b.kind), xs=a.xs)
+        rule = _S2_COMBINE_DEVICE
     elif isinstance(a, Device):
-        memtype = a
-
-        def text() -> str:
-            return f"stage 1 Device, stage 2 Normal: Device has precedence over Normal, stage 1's {a.short_name} stands"
+        memtype, rule = a, _S2_COMBINE  # Device has precedence over Normal
     elif isinstance(b, Device):
-        memtype = b
-
-        def text() -> str:
-            return f"stage 2 Device, stage 1 Normal: Device has precedence over Normal, stage 2's {b.short_name} stands"
+        memtype, rule = b, _S2_COMBINE
     else:
         inner = s2_combine_s1_attr_hints(a.inner, b.inner)
         outer = s2_combine_s1_attr_hints(a.outer, b.outer)
-        memtype = Normal(inner, outer, xs=a.xs, tags=a.tags)
-        rule, source = "S2CombineS1AttrHints", f"{ASL} S2CombineS1AttrHints; D8.6.5.2 Table D8-98 (RTNHFM)"
-
-        def text() -> str:
-            return (f"both Normal: Inner {a.inner} with {b.inner} gives {inner}, Outer {a.outer} with "
-                    f"{b.outer} gives {outer} (the less cacheable wins; hints from stage 1)")
-    steps = [Step(rule, source, text, memtype.short_name)] if explain else []
+        memtype, rule = Normal(inner, outer, xs=a.xs, tags=a.tags), _S2_COMBINE_HINTS
+    steps = [Step(*rule, partial(_s2_combine_text, a, b, memtype), memtype.short_name)] if explain else []
     tags = s2_mem_tag_type(memtype, s1.memtype.tags, features)
     memtype = with_tags(memtype, tags)
     if isinstance(memtype, Normal) and memtype.write_back:
@@ -403,6 +401,30 @@ def s2_combine_s1_mem_attrs(
     notagaccess = "MTE_PERM" in features and s2.notagaccess and s1.memtype.tags is TagType.ALLOCATION_TAGGED
     share = s2_combine_s1_shareability(s1.shareability, s2.shareability)
     return MemoryAttributes(memtype, share, notagaccess), steps
+
+
+_S2_APPLY_FWB = ("AArch64.S2ApplyFWBMemAttrs", f"{ASL} AArch64.S2ApplyFWBMemAttrs; D8.6.6 Table D8-101 (RRHWZM)")
+
+
+def _s2_apply_fwb_text(a: MemoryType, attr: Any) -> str:
+    """The explanation of one AArch64.S2ApplyFWBMemAttrs decision (made only when an explanation is read)."""
+    if isinstance(attr, S2Device):
+        if isinstance(a, Device):
+            return (f"FWB MemAttr[2]=0 selects {attr.describe()}; stage 1 is {a.short_name}: the more "
+                    f"restrictive Device type wins (RGSDKZ, S2CombineS1Device)")
+        return f"FWB MemAttr[2]=0 selects {attr.describe()}, overriding stage 1's {a.short_name} (Table D8-100)"
+    if isinstance(attr, S2FwbStage1):
+        return f"FWB MemAttr[2:0]=0b111: stage 2 uses the stage 1 attributes ({a.short_name})"
+    if isinstance(attr, S2FwbWriteBack):
+        line = f"FWB MemAttr[2:0]=0b110: Normal Write-Back whatever stage 1 says (stage 1 {a.short_name})"
+        if isinstance(a, Device):
+            line += ("; RRMTWN: atomics and exclusives may behave as for Device (IMPLEMENTATION DEFINED) and "
+                     "misaligned accesses and DC ZVA may take a stage-1 Alignment fault (CONSTRAINED "
+                     "UNPREDICTABLE)")
+        return line
+    if isinstance(a, Device):
+        return f"FWB MemAttr[2:0]=0b101: stage 1 is Device, so stage 1's {a.short_name} stands"
+    return f"FWB MemAttr[2:0]=0b101: Normal Non-cacheable (stage 1 {a.short_name})"
 
 
 def s2_apply_fwb_mem_attrs(
@@ -418,17 +440,8 @@ def s2_apply_fwb_mem_attrs(
     if isinstance(attr, S2Device):
         kind = s2_combine_s1_device(a.kind, attr.kind) if isinstance(a, Device) else attr.kind
         memtype: MemoryType = Device(kind, xs=a.xs)
-
-        def text() -> str:
-            if isinstance(a, Device):
-                return (f"FWB MemAttr[2]=0 selects {attr.describe()}; stage 1 is {a.short_name}: the more "
-                        f"restrictive Device type wins (RGSDKZ, S2CombineS1Device)")
-            return f"FWB MemAttr[2]=0 selects {attr.describe()}, overriding stage 1's {a.short_name} (Table D8-100)"
     elif isinstance(attr, S2FwbStage1):
         memtype = a
-
-        def text() -> str:
-            return f"FWB MemAttr[2:0]=0b111: stage 2 uses the stage 1 attributes ({a.short_name})"
     elif isinstance(attr, S2FwbWriteBack):
         levels = []
         for level in ((a.inner, a.outer) if isinstance(a, Normal) else (NC, NC)):
@@ -438,23 +451,9 @@ def s2_apply_fwb_mem_attrs(
                 # RTBQKG: a non-cacheable stage 1 becomes Read-Allocate, Write-Allocate, Non-transient.
                 levels.append(CacheAttrs(Cacheability.WB, AllocHint.RWA, False))
         memtype = Normal(levels[0], levels[1], xs=False, tags=a.tags if isinstance(a, Normal) else TagType.UNTAGGED)
-
-        def text() -> str:
-            line = f"FWB MemAttr[2:0]=0b110: Normal Write-Back whatever stage 1 says (stage 1 {a.short_name})"
-            if isinstance(a, Device):
-                line += ("; RRMTWN: atomics and exclusives may behave as for Device (IMPLEMENTATION DEFINED) and "
-                         "misaligned accesses and DC ZVA may take a stage-1 Alignment fault (CONSTRAINED "
-                         "UNPREDICTABLE)")
-            return line
     else:
         memtype = a if isinstance(a, Device) else with_xs(NORMAL_NC, a.xs)
-
-        def text() -> str:
-            if isinstance(a, Device):
-                return f"FWB MemAttr[2:0]=0b101: stage 1 is Device, so stage 1's {a.short_name} stands"
-            return f"FWB MemAttr[2:0]=0b101: Normal Non-cacheable (stage 1 {a.short_name})"
-    steps = [Step("AArch64.S2ApplyFWBMemAttrs", f"{ASL} AArch64.S2ApplyFWBMemAttrs; D8.6.6 Table D8-101 (RRHWZM)",
-                  text, memtype.short_name)] if explain else []
+    steps = [Step(*_S2_APPLY_FWB, partial(_s2_apply_fwb_text, a, attr), memtype.short_name)] if explain else []
     tags = s2_mem_tag_type(memtype, a.tags, features)
     memtype = with_tags(memtype, tags)
     share = s2_combine_s1_shareability(s1.shareability, s2_shareability)
@@ -574,9 +573,10 @@ def _possible_outcomes(
     s2_choices: tuple[Any, ...] = s2_reserved.candidates if s2_reserved else (s2_key,)
     s1_distinct = reserved_stage1_choices(s1_reserved, s1_shareability, controls) if s1_reserved else (s1_key,)
     outcomes: dict[MemoryAttributes, None] = {}
-    for s1_attrs, s2_choice in itertools.product(s1_distinct, s2_choices):
-        result, _ = _translate(s1_attrs, s2_choice, s2_shareability, s2_fnxs, controls, features, explain=False)
-        outcomes.setdefault(result, None)
+    runs = [translator(s2_choice, s2_shareability, s2_fnxs, controls, features) for s2_choice in s2_choices]
+    for s1_attrs in s1_distinct:
+        for run in runs:
+            outcomes.setdefault(run(s1_attrs), None)
     value = (tuple(outcomes), len(s1_choices) * len(s2_choices))
     _OUTCOME_CACHE[key] = value
     return value
@@ -621,7 +621,49 @@ def translate(
     the HCR_EL2 overrides, then ``EffectiveShareability``; for callers that enumerate the outcomes of
     reserved encodings themselves (the conformance vectors).
     """
-    return _translate(s1, s2, s2_shareability, s2_fnxs, controls, features, explain=False)[0]
+    return translator(s2, s2_shareability, s2_fnxs, controls, features)(s1)
+
+
+def translator(
+    s2: S2Attr | None,
+    s2_shareability: Shareability,
+    s2_fnxs: bool,
+    controls: Controls,
+    features: FeatureSet,
+) -> Callable[[MemoryAttributes], MemoryAttributes]:
+    """:func:`translate` with its stage-2 input fixed, without explanations: for bulk callers that meet
+    one stage-2 value with many stage-1 outputs (the matrix), so that stage 2 is decoded, and the
+    HCR_EL2 overrides applied to it, once.  :func:`_translate` is the same computation with its steps
+    (``tests/arch`` checks every cell of the matrix against :func:`combine`)."""
+    effective = controls.s1_effective_shareability
+
+    def into_stage2(s1: MemoryAttributes) -> MemoryAttributes:
+        # RNSCNC: the IMPLEMENTATION DEFINED shareability a stage-1 Device or Normal-NC output passes on.
+        return replace(s1, shareability=effective_shareability(s1.memtype, s1.shareability)) if effective else s1
+
+    combined: Callable[[MemoryAttributes], MemoryAttributes]
+    if s2 is None:
+        def combined(s1: MemoryAttributes) -> MemoryAttributes:
+            return s1  # stage 2 disabled: stage 1's attributes are final
+    elif isinstance(s2, (S2Device, S2Normal)) and not controls.fwb:
+        s2_attrs, _ = stage2_overrides(s2_decode_mem_attrs(s2, s2_shareability, s2_fnxs), controls)
+
+        def combined(s1: MemoryAttributes) -> MemoryAttributes:
+            return s2_combine_s1_mem_attrs(into_stage2(s1), s2_attrs, features, explain=False)[0]
+    else:
+        fwb_attr: Any = s2
+
+        def combined(s1: MemoryAttributes) -> MemoryAttributes:
+            applied, _ = s2_apply_fwb_mem_attrs(into_stage2(s1), fwb_attr, s2_shareability, s2_fnxs, features,
+                                                explain=False)
+            return stage2_overrides(applied, controls)[0]
+
+    def run(s1: MemoryAttributes) -> MemoryAttributes:
+        result = combined(s1)
+        share = effective_shareability(result.memtype, result.shareability)
+        return result if share is result.shareability else MemoryAttributes(result.memtype, share, result.notagaccess)
+
+    return run
 
 
 def _translate(
@@ -631,7 +673,6 @@ def _translate(
     s2_fnxs: bool,
     controls: Controls,
     features: FeatureSet,
-    explain: bool = True,
 ) -> tuple[MemoryAttributes, list[Step]]:
     steps: list[Step] = []
     s1_into_s2 = s1
@@ -647,19 +688,14 @@ def _translate(
         s2_attrs = s2_decode_mem_attrs(s2, s2_shareability, s2_fnxs)
         s2_attrs, more = stage2_overrides(s2_attrs, controls)
         steps += more
-        combined, more = s2_combine_s1_mem_attrs(s1_into_s2, s2_attrs, features, explain)
+        combined, more = s2_combine_s1_mem_attrs(s1_into_s2, s2_attrs, features)
         steps += more
     else:
-        combined, more = s2_apply_fwb_mem_attrs(s1_into_s2, s2, s2_shareability, s2_fnxs, features,  # type: ignore[arg-type]
-                                                explain)
+        combined, more = s2_apply_fwb_mem_attrs(s1_into_s2, s2, s2_shareability, s2_fnxs, features)  # type: ignore[arg-type]
         steps += more
         combined, more = stage2_overrides(combined, controls)
         steps += more
     final_share = effective_shareability(combined.memtype, combined.shareability)
-    if not explain:
-        if final_share is combined.shareability:
-            return combined, steps
-        return MemoryAttributes(combined.memtype, final_share, combined.notagaccess), steps
 
     def text() -> str:
         line = f"{combined.memtype.short_name} is {final_share.long_name}"

@@ -4,45 +4,101 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from memattr.arch.combine import (
     Combination,
     HasResult,
     Controls,
+    Step,
     combine_decoded,
     s2_decode_step,
     stage1_cached,
-    translate,
+    translator,
 )
 from memattr.arch.features import check_features
-from memattr.arch.stage2 import decode_s2_memattr, same_attribute
+from memattr.arch.stage2 import S2Decoded, decode_s2_memattr, same_attribute
 from memattr.arch.features import NO_FEATURES, FeatureSet
 from memattr.arch.memtypes import MemoryAttributes, Normal, Shareability, TagType, Unpredictable
 
 
 @dataclass(frozen=True, slots=True)
+class Matrix:
+    """The 256 x 16 results of one setting, stage-1 byte major, and what explains any cell on demand.
+
+    ``results[s1 * 16 + s2]`` is the effective attributes of an allocated cell, or the reserved input's
+    :class:`Unpredictable` (stage 1's first, as :func:`combine` gives).  Explanations and the possible
+    types of reserved cells are made only when asked: a table needs the results alone.
+    """
+
+    fwb: bool
+    features: FeatureSet
+    s1_shareability: Shareability
+    s2_shareability: Shareability
+    controls: Controls
+    results: tuple[MemoryAttributes | Unpredictable, ...]
+    stage1: tuple[tuple[MemoryAttributes | Unpredictable, tuple[Step, ...]], ...] = field(repr=False)
+    stage2: tuple[S2Decoded, ...] = field(repr=False)
+    # The allocated stage-2 values each stage-2 value may behave as: itself, or a reserved one's candidates.
+    stand_ins: tuple[tuple[int, ...], ...] = field(compare=False, repr=False)
+    # Possible memory types of reserved cells, filled as they are asked for (see possible_names).
+    _possible: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def result(self, s1: int, s2: int) -> MemoryAttributes | Unpredictable:
+        return self.results[s1 * 16 + s2]
+
+    def combination(self, s1: int, s2: int) -> Combination:
+        """The cell's whole combination, with its explanation (:func:`combine` of the same inputs)."""
+        s1_attrs, s1_steps = self.stage1[s1]
+        return combine_decoded(s1_attrs, s1_steps, self.stage2[s2], s2_decode_step(self.stage2[s2]),
+                               s1_shareability=self.s1_shareability, s2_shareability=self.s2_shareability,
+                               s2_fnxs=False, controls=self.controls, features=self.features)
+
+    def possible_names(self, s1: int, s2: int) -> tuple[str, ...]:
+        """The memory types a cell may have: its own, or for a reserved input every type the
+        constrained-unpredictable choices allow, read off the allocated cells of this matrix.
+
+        A reserved encoding may behave as any allocated one (K1.2.19): a reserved stage-1 byte as any
+        allocated byte (their stage-1 outputs are the candidates S1ConstrainUnpredictableRESMAIR lists), a
+        reserved stage-2 value as the allocated values its candidates decode to.  So the possible types of
+        a reserved cell are the types of the allocated cells it may stand for, with no combination rerun.
+        ``tests/arch`` checks this against ``Combination.possible`` for every cell.
+        """
+        result = self.results[s1 * 16 + s2]
+        if not isinstance(result, Unpredictable):
+            return (result.short_name,)
+        reserved_s1 = isinstance(self.stage1[s1][0], Unpredictable)
+        key = (-1 if reserved_s1 else s1, s2)  # every reserved byte stands for the same allocated ones
+        names = self._possible.get(key)
+        if names is None:
+            rows = [other for other in range(256) if not isinstance(self.stage1[other][0], Unpredictable)] \
+                if reserved_s1 else [s1]
+            columns = self.stand_ins[s2]
+            names = self._possible[key] = tuple(sorted({
+                self.results[row * 16 + column].short_name for row in rows for column in columns}))
+        return names
+
+    def cells(self) -> list[Cell]:
+        return [Cell(index >> 4, index & 15, self.fwb, result, self) for index, result in enumerate(self.results)]
+
+
+@dataclass(frozen=True, slots=True)
 class Cell(HasResult):
+    """One cell of a :class:`Matrix`: its inputs and result; the rest is asked of the matrix."""
+
     s1: int
     s2: int
     fwb: bool
     result: MemoryAttributes | Unpredictable
-    # The whole combination (with its explanation), made when asked: the matrix needs only results.
-    explain: Callable[[], Combination] = field(compare=False, repr=False)
-    # For reserved inputs: the memory types the constrained-unpredictable choices allow, read off the
-    # matrix's own cells when asked (see :func:`_possible_names`).
-    resolver: Callable[[int, int], tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
+    matrix: Matrix = field(compare=False, repr=False)
 
     @property
     def combination(self) -> Combination:
-        return self.explain()
+        return self.matrix.combination(self.s1, self.s2)
 
     @property
     def possible_names(self) -> tuple[str, ...]:
-        if self.resolver is not None:
-            return self.resolver(self.s1, self.s2)
-        return tuple(sorted({p.short_name for p in self.combination.possible}))
+        return self.matrix.possible_names(self.s1, self.s2)
 
     def to_json(self) -> dict[str, Any]:
         result = self.result
@@ -61,6 +117,46 @@ class Cell(HasResult):
         return data
 
 
+def full_matrix(
+    *,
+    fwb: bool,
+    features: FeatureSet = NO_FEATURES,
+    s1_shareability: Shareability = Shareability.ISH,
+    s2_shareability: Shareability = Shareability.ISH,
+) -> Matrix:
+    """All 256 x 16 results with the given FWB setting and features."""
+    features = check_features(features)
+    controls = Controls(fwb=fwb)
+    # Thousands of small immutable values and no reference cycles: the cyclic collector only costs here.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        # Decode each stage-1 byte and each stage-2 value once, then translate every allocated pair.
+        stage1 = tuple(stage1_cached(s1, s1_shareability, controls, features) for s1 in range(256))
+        stage2 = tuple(decode_s2_memattr(s2, fwb=fwb, features=features) for s2 in range(16))
+        columns = [None if isinstance(decoded.attr, Unpredictable)
+                   else translator(decoded.attr, s2_shareability, False, controls, features) for decoded in stage2]
+        results: list[MemoryAttributes | Unpredictable] = []
+        for s1_attrs, _ in stage1:
+            if isinstance(s1_attrs, Unpredictable):
+                results.extend([s1_attrs] * 16)  # a reserved input: its Unpredictable, stage 1's first
+                continue
+            for s2, run in enumerate(columns):
+                # The translation alone; combine_decoded gives the same result with its explanation
+                # (tests/arch checks every cell against combine()).
+                results.append(stage2[s2].attr if run is None else run(s1_attrs))  # type: ignore[arg-type]
+    finally:
+        if enabled:
+            gc.enable()
+    allocated = [s2 for s2 in range(16) if not isinstance(stage2[s2].attr, Unpredictable)]
+    stand_ins = tuple((s2,) if not isinstance(decoded.attr, Unpredictable) else tuple(
+        other for other in allocated if any(same_attribute(stage2[other].attr, candidate)
+                                            for candidate in decoded.attr.candidates))
+        for s2, decoded in enumerate(stage2))
+    return Matrix(fwb, features, s1_shareability, s2_shareability, controls, tuple(results), stage1, stage2,
+                  stand_ins)
+
+
 def matrix(
     *,
     fwb: bool,
@@ -69,79 +165,5 @@ def matrix(
     s2_shareability: Shareability = Shareability.ISH,
 ) -> list[Cell]:
     """All 256 x 16 cells, stage-1 byte major, with the given FWB setting and features."""
-    controls = Controls(fwb=fwb)
-    # Thousands of small immutable values and no reference cycles: the cyclic collector only costs here.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _cells(fwb, features, s1_shareability, s2_shareability, controls)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _cells(fwb: bool, features: FeatureSet, s1_shareability: Shareability, s2_shareability: Shareability,
-           controls: Controls) -> list[Cell]:
-    # Decode each stage-1 byte and each stage-2 value once, then combine every pair.
-    features = check_features(features)
-    stage1 = [stage1_cached(s1, s1_shareability, controls, features) for s1 in range(256)]
-    stage2 = [decode_s2_memattr(s2, fwb=fwb, features=features) for s2 in range(16)]
-    stage2_steps = [s2_decode_step(decoded) for decoded in stage2]
-    cells = []
-    for s1 in range(256):
-        s1_attrs, s1_steps = stage1[s1]
-        for s2 in range(16):
-            explain = partial(combine_decoded, s1_attrs, s1_steps, stage2[s2], stage2_steps[s2],
-                              s1_shareability=s1_shareability, s2_shareability=s2_shareability, s2_fnxs=False,
-                              controls=controls, features=features)
-            if isinstance(s1_attrs, Unpredictable) or isinstance(stage2[s2].attr, Unpredictable):
-                # A reserved input: the result is that input's Unpredictable (stage 1's first), as
-                # combine_decoded gives; its outcomes and explanation are made when asked.
-                reserved = s1_attrs if isinstance(s1_attrs, Unpredictable) else stage2[s2].attr
-                cells.append(Cell(s1, s2, fwb, reserved, explain))
-            else:
-                # Allocated inputs: the translation alone; combine_decoded gives the same result with its
-                # explanation (tests/arch checks every cell against combine()).
-                cells.append(Cell(s1, s2, fwb, translate(s1_attrs, stage2[s2].attr, s2_shareability, False, controls,
-                                                         features), explain))
-    return _possible_names(cells, stage1, stage2, controls)
-
-
-def _possible_names(cells: list[Cell], stage1: list[Any], stage2: list[Any], controls: Controls) -> list[Cell]:
-    """Fill in the possible memory types of reserved cells from the allocated cells of the matrix.
-
-    A reserved encoding may behave as any allocated one (K1.2.19): a reserved stage-1 byte as any
-    allocated byte (their stage-1 outputs are the candidates S1ConstrainUnpredictableRESMAIR lists), a
-    reserved stage-2 value as the allocated values its candidates decode to.  So the possible types of
-    a reserved cell are the types of the allocated cells it may stand for, with no combination rerun.
-    ``tests/arch`` checks this against ``Combination.possible`` for every cell.
-    """
-    if controls != Controls(fwb=controls.fwb):
-        return cells  # overrides change the candidates' stage-1 outputs: keep the general computation
-    allocated_s1 = [s1 for s1 in range(256) if not isinstance(stage1[s1][0], Unpredictable)]
-    allocated_s2 = {s2: stage2[s2].attr for s2 in range(16) if not isinstance(stage2[s2].attr, Unpredictable)}
-
-    stand_ins: dict[int, list[int]] = {}
-    for s2 in range(16):
-        attr = stage2[s2].attr
-        stand_ins[s2] = [s2] if not isinstance(attr, Unpredictable) else [
-            other for other, decoded in allocated_s2.items()
-            if any(same_attribute(decoded, candidate) for candidate in attr.candidates)]
-    any_row: dict[int, tuple[str, ...]] = {}  # reserved stage 1: the same for every reserved byte
-    types: list[str] = []  # each cell's memory type, read once when the first reserved cell asks
-
-    def possible(s1: int, s2: int) -> set[str]:
-        if not types:
-            types.extend(cell.memory_type for cell in cells)
-        return {types[s1 * 16 + other] for other in stand_ins[s2]}
-
-    def resolve(s1: int, s2: int) -> tuple[str, ...]:
-        if not isinstance(stage1[s1][0], Unpredictable):
-            return tuple(sorted(possible(s1, s2)))
-        names = any_row.get(s2)
-        if names is None:
-            names = any_row[s2] = tuple(sorted(set().union(*(possible(other, s2) for other in allocated_s1))))
-        return names
-
-    return [cell if not cell.unpredictable else Cell(cell.s1, cell.s2, cell.fwb, cell.result, cell.explain, resolve)
-            for cell in cells]
+    return full_matrix(fwb=fwb, features=features, s1_shareability=s1_shareability,
+                       s2_shareability=s2_shareability).cells()

@@ -9,7 +9,7 @@ import click
 from memattr.arch.combine import Access, Combination, Controls, attributes_json, combine
 from memattr.arch.features import FEATURES, FeatureSet, parse_features
 from memattr.arch.mair import decode_mair, decode_mair_attr
-from memattr.arch.matrix import matrix
+from memattr.arch.matrix import full_matrix
 from memattr.arch.memtypes import MemoryAttributes, MemoryType, Shareability, TagType, Unpredictable, full_name
 from memattr.arch.stage2 import decode_s2_memattr
 from memattr.cli import app
@@ -326,7 +326,7 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
     if as_json and as_csv:
         raise click.UsageError("--json and --csv are mutually exclusive")
     features = _features(features_text)
-    cells = matrix(fwb=fwb, features=features)
+    table = full_matrix(fwb=fwb, features=features)
     if as_json or as_csv:
         if as_json:
             # One cell per line: the same JSON value as an indented dump, written several times faster.
@@ -337,8 +337,8 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
             # shows, and the inputs put in front (the same text as Cell.to_json through json.dumps).
             rendered: dict[tuple[object, ...], str] = {}  # outcomes, and reserved cells' possible types
             parts = []
-            for cell in cells:
-                result = cell.result
+            for index, result in enumerate(table.results):
+                s1, s2 = index >> 4, index & 15
                 if isinstance(result, MemoryAttributes):
                     memtype = result.memtype
                     tagged = memtype.is_normal and memtype.tags is TagType.ALLOCATION_TAGGED  # type: ignore[union-attr]
@@ -349,13 +349,13 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
                             {"memory_type": key[0], "shareability": key[1], "xs": int(memtype.xs), "tagged": tagged},
                             ensure_ascii=False)[1:]
                 else:
-                    names = ("reserved", *cell.possible_names)
+                    names = ("reserved", *table.possible_names(s1, s2))
                     tail = rendered.get(names)
                     if tail is None:
-                        data = cell.to_json()
-                        del data["s1"], data["s2"]
+                        data = {"memory_type": result.short_name, "shareability": None, "xs": None, "tagged": None,
+                                "possible_memory_types": list(names[1:])}
                         tail = rendered[names] = json.dumps(data, ensure_ascii=False)[1:]
-                parts.append(f'{{"s1": "{cell.s1:#04x}", "s2": "{cell.s2:#03x}", {tail}')
+                parts.append(f'{{"s1": "{s1:#04x}", "s2": "{s2:#03x}", {tail}')
             body = ",\n  ".join(parts)
             text = f'{head}, "cells": [\n  {body}\n]}}\n'
         else:
@@ -365,7 +365,7 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(["s1", "s2", "fwb", "memory_type", "shareability", "xs", "tagged"])
-            for cell in cells:
+            for cell in table.cells():
                 row = cell.to_json()
                 writer.writerow([row["s1"], row["s2"], int(fwb), row["memory_type"], row["shareability"] or "",
                                  "" if row["xs"] is None else row["xs"], "" if row["tagged"] is None else int(row["tagged"])])
@@ -386,8 +386,8 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
     for s2 in range(16):
         grid.add_column(f"{s2:X}", no_wrap=True, min_width=3)
     by_s1: dict[int, list[str]] = {}
-    for cell in cells:
-        by_s1.setdefault(cell.s1, []).append(_abbreviate(cell.memory_type))
+    for index, result in enumerate(table.results):
+        by_s1.setdefault(index >> 4, []).append(_abbreviate(result.short_name))
     for s1, row in by_s1.items():
         grid.add_row(f"{s1:02X}", *row)
     if output:
