@@ -2,6 +2,6 @@
 
 import sys
 
-from memattr.cli import main
+from memattr.console import main
 
 sys.exit(main())
