@@ -6,13 +6,14 @@ so every decoder takes the implemented set as an input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from memattr.errors import MemattrError
 
 
-@dataclass(frozen=True, slots=True)
-class Feature:
+class Feature(NamedTuple):
+    """One architectural feature memattr models: a row of FEATURES (a named tuple, as fact-table rows are)."""
+
     name: str
     arm_name: str
     effect: str

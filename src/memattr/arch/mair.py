@@ -7,8 +7,8 @@ same encoding holds for MAIR_EL2/EL3 and MAIR2_ELx).  The decode mirrors the ASL
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from memattr.arch.features import NO_FEATURES, FeatureSet, check_features
 from memattr.arch.memtypes import (
@@ -34,9 +34,11 @@ DEVICE_KIND_ENCODING: dict[int, DeviceKind] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class CacheFieldRow:
-    """One row of the 'oooo'/'iiii' table: a pattern over the four-bit field and its meaning."""
+class CacheFieldRow(NamedTuple):
+    """One row of the 'oooo'/'iiii' table: a pattern over the four-bit field and its meaning.
+
+    The rows of a fact table are named tuples (immutable, and made without a dataclass's generated code
+    at import: every command that decodes a MAIR byte imports this module)."""
 
     high_bits: int  # field[3:2]
     low_bits_nonzero: bool | None  # RW != 00 (True), RW == 00 (False), any (None)
@@ -69,8 +71,7 @@ def decode_cache_field(field: int) -> CacheAttrs | None:
     raise AssertionError(f"CACHE_FIELD_TABLE does not cover field {field:#06b}")
 
 
-@dataclass(frozen=True, slots=True)
-class SpecialEncoding:
+class SpecialEncoding(NamedTuple):
     """A byte-level row of D24.2.127 (an encoding that is not 'oooo iiii' with both fields non-zero)."""
 
     value: int
