@@ -333,29 +333,32 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
             import json
 
             head = json.dumps({"fwb": fwb, "features": sorted(features)})[:-1]
-            # Cells share a few outcomes: each outcome's JSON is made once, keyed by the four values it
-            # shows, and the inputs put in front (the same text as Cell.to_json through json.dumps).
+            # Cells share a few outcomes: each outcome's JSON is made once, keyed by the values it is made
+            # from, and the inputs put in front (the same text as Cell.to_json through json.dumps).
             rendered: dict[tuple[object, ...], str] = {}  # outcomes, and reserved cells' possible types
+            columns = [f'", "s2": "{s2:#03x}", ' for s2 in range(16)]
             parts = []
-            for index, result in enumerate(table.results):
-                s1, s2 = index >> 4, index & 15
-                if isinstance(result, MemoryAttributes):
-                    memtype = result.memtype
-                    tagged = memtype.is_normal and memtype.tags is TagType.ALLOCATION_TAGGED  # type: ignore[union-attr]
-                    key: tuple[object, ...] = (memtype.short_name, result.shareability._value_, memtype.xs, tagged)
-                    tail = rendered.get(key)
-                    if tail is None:
-                        tail = rendered[key] = json.dumps(
-                            {"memory_type": key[0], "shareability": key[1], "xs": int(memtype.xs), "tagged": tagged},
-                            ensure_ascii=False)[1:]
-                else:
-                    names = ("reserved", *table.possible_names(s1, s2))
-                    tail = rendered.get(names)
-                    if tail is None:
-                        data = {"memory_type": result.short_name, "shareability": None, "xs": None, "tagged": None,
-                                "possible_memory_types": list(names[1:])}
-                        tail = rendered[names] = json.dumps(data, ensure_ascii=False)[1:]
-                parts.append(f'{{"s1": "{s1:#04x}", "s2": "{s2:#03x}", {tail}')
+            for s1 in range(256):
+                row = f'{{"s1": "{s1:#04x}'
+                for s2 in range(16):
+                    result = table.results[s1 * 16 + s2]
+                    if isinstance(result, MemoryAttributes):
+                        memtype = result.memtype
+                        key: tuple[object, ...] = (memtype.short_name, result.shareability, memtype.xs, memtype.tags)
+                        tail = rendered.get(key)
+                        if tail is None:
+                            tail = rendered[key] = json.dumps(
+                                {"memory_type": memtype.short_name, "shareability": result.shareability.value,
+                                 "xs": int(memtype.xs), "tagged": memtype.tags is TagType.ALLOCATION_TAGGED},
+                                ensure_ascii=False)[1:]
+                    else:
+                        names = ("reserved", *table.possible_names(s1, s2))
+                        tail = rendered.get(names)
+                        if tail is None:
+                            data = {"memory_type": result.short_name, "shareability": None, "xs": None,
+                                    "tagged": None, "possible_memory_types": list(names[1:])}
+                            tail = rendered[names] = json.dumps(data, ensure_ascii=False)[1:]
+                    parts.append(row + columns[s2] + tail)
             body = ",\n  ".join(parts)
             text = f'{head}, "cells": [\n  {body}\n]}}\n'
         else:
