@@ -235,3 +235,21 @@ def test_explain_reads_the_test_as_the_other_options_say(tmp_path, capsys):
     capsys.readouterr()
     assert main(["litmus", "--explain", "--variant", "mixed", str(path)]) == 0
     assert "x@4" in capsys.readouterr().out
+
+
+def test_a_variant_memattr_does_not_model_is_refused_on_the_command_line_and_warned_of_in_a_test(tmp_path, capsys):
+    """herd7 refuses an unknown -variant tag; memattr refuses any it does not model (a typo would otherwise run
+    every test without the variant), and a test's own Variant= line naming one runs with a warning."""
+    test = ROOT / "litmus/classic/2+2W.litmus"
+    assert main(["litmus", "--variant", "mixd", str(test)]) == 2
+    err = capsys.readouterr().err
+    assert "'mixd' is not a variant memattr models" in err and "fatal, mixed, NV2" in err
+    assert main(["litmus", "--variant", "Mixed,nv2", str(test)]) == 0  # herd7's names, any case
+    capsys.readouterr()
+    path = tmp_path / "t.litmus"
+    path.write_text(test.read_text().replace("AArch64 2+2W\n", "AArch64 2+2W\nVariant=DontCheckMixed,fatal\n", 1))
+    result = run_test(parse_file(path))
+    assert result.kind == run_test(parse_file(test)).kind
+    assert [w for w in result.warnings if "Variant=" in w] == [
+        f"{path}:2: Variant=DontCheckMixed is not modelled by memattr (it models fatal, mixed, NV2): the test runs "
+        "without it, so its result may differ from herd7's"]

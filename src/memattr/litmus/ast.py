@@ -126,6 +126,17 @@ class LocationAttrs:
 ORDINARY = LocationAttrs("Normal-iWB-oWB", None)  # a location the test does not annotate
 
 
+# The herd7 variants (herd/variant.ml; a test's "Variant=" line or herd7 -variant) that memattr models, as
+# herd7 spells them, with what each changes.  Names compare without case, as herd7's do; a test holds them in
+# lower case.  Any other variant has no effect in memattr.
+MODELLED_VARIANTS: dict[str, str] = {
+    "fatal": "a UDF or SVC ends its thread (herd7's Fault handling 'fatal')",
+    "mixed": "mixed-size accesses: memory is cells of one granule (memattr.litmus.mixed)",
+    "NV2": "FEAT_NV2: MRS/MSR of a Table D8-120 register at EL1 is a load or store at VNCR_EL2 plus its offset",
+}
+MODELLED = frozenset(name.lower() for name in MODELLED_VARIANTS)
+
+
 @dataclass(frozen=True, slots=True)
 class LitmusTest:
     name: str
@@ -144,9 +155,9 @@ class LitmusTest:
     # a register or location with the condition at its type's width, "int" (32 bits) when the test does not
     # declare one.
     reg_widths: dict[tuple[int | None, str], int] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what the parser accepted as herd7 does but a reader should know (a typo'd type)
     variants: frozenset[str] = frozenset()  # herd7 "Variant=" options the test names (lower case)
-    filter: "Prop | None" = None  # herd7's "filter": only executions whose final state satisfies it count  # what the parser accepted as herd7 does but a reader should know (a typo'd type)
+    filter: "Prop | None" = None  # herd7's "filter": only executions whose final state satisfies it count
     # Variant=mixed: memory is cells of one granule (memattr.litmus.mixed.mixed_view sets this).
     mixed: Any = None
 

@@ -23,6 +23,8 @@ from memattr.litmus.ast import (
     Imm,
     Instr,
     LitmusTest,
+    MODELLED,
+    MODELLED_VARIANTS,
     LocationAttrs,
     Mem,
     Not,
@@ -124,7 +126,13 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
         if line.startswith('"'):
             doc_lines.append(line.strip('"'))
         elif line.startswith("Variant="):  # herd7 options the test asks for, e.g. Variant=fatal
-            variants.update(v.strip().lower() for v in line.split("=", 1)[1].split(","))
+            named = [v.strip() for v in line.split("=", 1)[1].split(",") if v.strip()]
+            variants.update(v.lower() for v in named)
+            for variant in named:
+                if variant.lower() not in MODELLED:
+                    ignored.append(f"{src.name}:{index + 1}: Variant={variant} is not modelled by memattr (it models "
+                                   f"{', '.join(MODELLED_VARIANTS)}): the test runs without it, so its result may "
+                                   f"differ from herd7's")
         elif line and "=" not in line:
             # herd7 skips any other text before the initial state (lib/splitter.mll find_init); say so.
             ignored.append(f"{src.name}:{index + 1}: text before the initial state ignored, as herd7 does: "
