@@ -68,11 +68,13 @@ class Instr:
 
 @dataclass(frozen=True, slots=True)
 class Atom:
-    """``T:Xn=v`` (register), ``x=v`` (location) in a condition."""
+    """``T:Xn=v`` (register), ``x=v`` (location) in a condition; ``t={1,2}`` (a whole array: a tuple of values);
+    ``fault(P0:L0,x)`` (thread 0's fault, at label L0 when ``label`` is given: its value is 1)."""
 
     thread: int | None
     name: str  # register canonical name or location
-    value: int | str
+    value: int | str | tuple[int, ...]
+    label: str | None = None  # the label of a fault atom's instruction, as herd7 shows it
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +95,19 @@ class Or:
 
 
 @dataclass(frozen=True, slots=True)
+class Implies:
+    """herd7's ``A => B``: not A, or B."""
+
+    left: "Prop"
+    right: "Prop"
+
+
+@dataclass(frozen=True, slots=True)
 class Const:
     value: bool
 
 
-Prop = Union[Atom, Not, And, Or, Const]
+Prop = Union[Atom, Not, And, Or, Implies, Const]
 
 
 def atoms_of(prop: "Prop | None") -> list[Atom]:
@@ -106,7 +116,7 @@ def atoms_of(prop: "Prop | None") -> list[Atom]:
         return [prop]
     if isinstance(prop, Not):
         return atoms_of(prop.inner)
-    if isinstance(prop, (And, Or)):
+    if isinstance(prop, (And, Or, Implies)):
         return atoms_of(prop.left) + atoms_of(prop.right)
     return []
 
@@ -124,6 +134,22 @@ class LocationAttrs:
 
 
 ORDINARY = LocationAttrs("Normal-iWB-oWB", None)  # a location the test does not annotate
+
+
+# A C type of herd7's initial state: its width in bits and whether it is signed.
+CType = tuple[int, bool]
+INT: CType = (32, True)  # herd7's type of a register or location the test does not declare
+
+
+def show_value(value: int | str, ctype: CType) -> str:
+    """A final value as herd7 shows it: a number as its type (int8_t 255 is -1), a location or label as named."""
+    if isinstance(value, str):
+        return value
+    bits, signed = ctype
+    value &= (1 << bits) - 1
+    if signed and value >> (bits - 1):
+        value -= 1 << bits
+    return str(value)
 
 
 # The herd7 variants (herd/variant.ml; a test's "Variant=" line or herd7 -variant) that memattr models, as
@@ -151,10 +177,10 @@ class LitmusTest:
     devices: frozenset[int] = frozenset()  # threads that are peripherals (endpoint observers)
     source: str = ""
     arrays: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (element bytes, elements)
-    # Declared types' widths of registers (thread, register) and locations (None, location); herd7 compares
-    # a register or location with the condition at its type's width, "int" (32 bits) when the test does not
-    # declare one.
-    reg_widths: dict[tuple[int | None, str], int] = field(default_factory=dict)
+    # Declared types of registers (thread, register) and locations (None, location), as (bits, signed); herd7
+    # compares a register or location with the condition at its type's width and shows its final value as
+    # that type, "int" (INT) when the test does not declare one.
+    reg_types: dict[tuple[int | None, str], CType] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the parser accepted as herd7 does but a reader should know (a typo'd type)
     variants: frozenset[str] = frozenset()  # herd7 "Variant=" options the test names (lower case)
     filter: "Prop | None" = None  # herd7's "filter": only executions whose final state satisfies it count

@@ -56,10 +56,10 @@ def mixed_view(test: LitmusTest) -> LitmusTest:
     for loc in test.memory_locations:
         if "[" in loc:
             continue
-        bits = test.reg_widths.get((None, loc))
-        if bits is not None:
-            sizes.add(bits // 8)
-        location_size[loc] = bits // 8 if bits else 4  # herd7's default type, int
+        declared = test.reg_types.get((None, loc))
+        if declared is not None:
+            sizes.add(declared[0] // 8)
+        location_size[loc] = declared[0] // 8 if declared else 4  # herd7's default type, int
         observed[loc] = (loc, 0, location_size[loc])
     ordered = sorted(sizes) or [1]
     granule = max(1, ordered[0] // 2) if len(ordered) == 1 else ordered[0]

@@ -472,6 +472,22 @@ def violations(x: Execution, assume: frozenset[str] = CHECKED) -> tuple[Relation
     return relations, broken
 
 
+# herd7's flags (herd/libdir/aarch64fences.cat): "flag ~empty (dmb.full | dmb.ld | dmb.st) \\ (DMB.SY | DMB.LD |
+# DMB.ST | DSB.SY | DSB.LD | DSB.ST) as Assuming-common-inner-shareable-domain".  The model treats every barrier
+# as if all PEs shared one Inner Shareable domain; an allowed execution with a barrier that names a domain
+# (ISH, OSH, NSH and their LD/ST forms) says that it rests on that assumption.
+_FULL_SYSTEM = {"SY", "LD", "ST"}
+
+
+def flags(x: Execution) -> tuple[str, ...]:
+    """The herd7 flags an execution raises."""
+    for event in x.events:
+        if event.kind == "F" and event.fence and event.fence.startswith(("DMB.", "DSB.")) \
+                and event.fence.split(".", 1)[1] not in _FULL_SYSTEM:
+            return ("Assuming-common-inner-shareable-domain",)
+    return ()
+
+
 def check(x: Execution, assume: frozenset[str] = CHECKED) -> tuple[bool, Relations, str | None]:
     relations = Relations(x, assume)
     for axiom in AXIOMS:

@@ -15,6 +15,8 @@ from memattr.arch.nv2 import OFFSET_IF_NV1_0, OFFSET_IF_NV1_1
 from memattr.errors import MemattrError
 from memattr.inputs import read_text
 from memattr.litmus.ast import (
+    Implies,
+    CType,
     And,
     atoms_of,
     Atom,
@@ -117,6 +119,8 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
         raise src.error(index + 1, f"not an AArch64 litmus header: {lines[index].strip()[:60]!r}",
                         "'AArch64 NAME'")
     name = " ".join(header[1:])
+    # herd7's names (lib/splitter.mll, Misc.clean_name): "--" is the file's name, and ".litmus" is dropped.
+    name = Path(src.name).stem if name == "--" else name.removesuffix(".litmus")
     index += 1
     doc_lines = []
     ignored: list[str] = []
@@ -142,7 +146,7 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
         raise src.error(index, "missing initial state", "'{ ... }'")
     init_start = index + 1
     init_text, index = _braced(lines, index, src)
-    init_regs, init_mem, arrays, reg_widths, notes = _parse_init(init_text, init_start, src)
+    init_regs, init_mem, arrays, reg_types, notes = _parse_init(init_text, init_start, src)
     index = _skip_blank(lines, index)
     if index >= len(lines):
         raise src.error(index, "missing thread table", "'P0 | P1 ;'")
@@ -167,7 +171,7 @@ def _parse_litmus(text: str, source: str) -> LitmusTest:
     attrs, devices = _parse_extension(extension, len(threads), src)
     test = LitmusTest(name=name, arch="AArch64", doc=" ".join(doc_lines), init_regs=init_regs, init_mem=init_mem,
                       threads=threads, condition=condition, locations=locations, attrs=attrs,
-                      devices=devices, source=source, arrays=arrays, reg_widths=reg_widths,
+                      devices=devices, source=source, arrays=arrays, reg_types=reg_types,
                       notes=(*ignored, *notes), variants=frozenset(variants), filter=filter_prop)
     _check_test(test, src)
     return test
@@ -196,14 +200,11 @@ def _braced(lines: list[str], index: int, src: _Source) -> tuple[str, int]:
 
 _ARRAY = re.compile(r"^(?:(?P<type>[A-Za-z_]\w*)\s+)?(?P<name>[A-Za-z_]\w*)\s*\[(?P<n>\d{1,4})\]\s*(?:=\s*(?P<init>.*))?$", re.S)
 _CELL = re.compile(r"^(?P<name>[A-Za-z_]\w*)\[(?P<index>\d{1,4})\]$")
-_ELEMENT_BYTES = {"int": 4, "long": 8, "char": 1, "intptr_t": 8, "uintptr_t": 8}
-
-
 def _parse_init(text: str, first_line: int, src: _Source
                 ) -> tuple[dict[tuple[int, str], int | str], dict[str, int], dict[str, tuple[int, int]],
                            dict[tuple[int, str], int]]:
     regs: dict[tuple[int, str], int | str] = {}
-    widths: dict[tuple[int | None, str], int] = {}  # (thread, register) and (None, location): declared bits
+    types: dict[tuple[int | None, str], CType] = {}  # (thread, register) and (None, location): declared types
     notes: list[str] = []
     mem: dict[str, int] = {}
     arrays: dict[str, tuple[int, int]] = {}
@@ -222,8 +223,8 @@ def _parse_init(text: str, first_line: int, src: _Source
             type_name, name, count = array.group("type"), array.group("name"), int(array.group("n"))
             if type_name is None or (type_name not in _TYPES and type_name not in _ELEMENT_BYTES):
                 raise src.error(line, f"unsupported array entry {item[:40]!r}", "'TYPE name[N]' or 'TYPE name[N] = {v, ...}'")
-            declared = _TYPES.get(type_name)
-            size = declared[0] // 8 if declared else _ELEMENT_BYTES[type_name]
+            declared = _TYPES.get(type_name) or _unsized(type_name, element=True)
+            size = declared[0] // 8
             values = [0] * count
             if array.group("init") is not None:
                 body = array.group("init").strip()
@@ -237,7 +238,7 @@ def _parse_init(text: str, first_line: int, src: _Source
             arrays[name] = (size, count)
             for index, value in enumerate(values):
                 mem[f"{name}[{index}]"] = _typed(value, declared)  # type: ignore[assignment]
-                widths[(None, f"{name}[{index}]")] = size * 8
+                types[(None, f"{name}[{index}]")] = declared
             continue
         left, right = (part.strip() for part in item.split("=", 1)) if "=" in item else (item, "0")
         cell = _CELL.match(right)
@@ -271,8 +272,7 @@ def _parse_init(text: str, first_line: int, src: _Source
             value = _value(right, line, src)
             regs[(_thread(thread_text, line, src), reg.name)] = _typed(value, declared)
             if len(words) == 2:  # a declared type: "uint64_t 0:X0", "int 0:X1"
-                widths[(_thread(thread_text, line, src), reg.name)] = declared[0] if declared else (
-                    32 if words[0] == "int" else 64)
+                types[(_thread(thread_text, line, src), reg.name)] = declared or _unsized(words[0])
         else:
             location = left.strip("[]")
             pointer = location.startswith("*") and len(words) == 2  # "int *p = &x": p holds x's address
@@ -290,7 +290,7 @@ def _parse_init(text: str, first_line: int, src: _Source
             if "=" in item or location not in mem:
                 mem[location] = _typed(value, declared)  # type: ignore[assignment]
             if len(words) == 2:  # "uint8_t x": compared at its width; an undeclared location is an int
-                widths[(None, location)] = declared[0] if declared else (32 if words[0] == "int" else 64)
+                types[(None, location)] = declared or _unsized(words[0])
             if isinstance(value, str) and value not in mem and value.split("+")[0] not in arrays:
                 mem.setdefault(value, 0)  # the location a pointer points to exists
     # Every entry a test names maps its location, validly by default, as herd7's initial page tables do.
@@ -303,13 +303,23 @@ def _parse_init(text: str, first_line: int, src: _Source
         if name not in arrays or index >= arrays[name][1]:
             raise src.error(at, f"{name}[{index}] is not an element of a declared array", "TYPE name[N] before")
         regs[key] = f"{name}+{index * arrays[name][0]}" if index else name
-    return regs, mem, arrays, widths, tuple(notes)
+    return regs, mem, arrays, types, tuple(notes)
 
 
 # herd7's C-like types of initial values: a typed value is reduced to its width (two's complement for
 # the signed ones), e.g. "int8_t 0:X0 = 256" holds 0.  Plain "int" and friends are left as written.
-_TYPES = {f"{sign}int{bits}_t": (bits, sign == "") for bits in (8, 16, 32, 64) for sign in ("", "u")}
+_TYPES: dict[str, CType] = {f"{sign}int{bits}_t": (bits, sign == "") for bits in (8, 16, 32, 64) for sign in ("", "u")}
 _UNSIZED = {"int", "long", "char", "intptr_t", "uintptr_t"}
+_ELEMENT_BYTES = {"int": 4, "long": 8, "char": 1, "intptr_t": 8, "uintptr_t": 8}
+
+
+def _unsized(type_name: str, element: bool = False) -> CType:
+    """A type without a size in its name: an array's element has its C size; a scalar is 32 bits for int
+    (herd7's default type) and 64 for the others, and for a type herd7 does not know.  Signed but uintptr_t."""
+    bits = _ELEMENT_BYTES[type_name] * 8 if element else (32 if type_name == "int" else 64)
+    return bits, type_name != "uintptr_t"
+
+
 _MASK64 = (1 << 64) - 1
 _THREAD_SPACE = re.compile(r"(?<![\w:])(\d+)\s*:\s*(?=[A-Za-z])")
 
@@ -776,12 +786,11 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
     rest = re.sub(r"\bnot\b", "~", rest)  # herd7's "not (...)"
     # An instruction value's spaces would split it: hide them until the value is read (_value).
     rest = re.sub(r'instr:"[^"]*"', lambda m: m.group(0).replace(" ", "\x01"), rest)
-    rest = _ARRAY_ATOM.sub(lambda m: "(" + " /\\ ".join(
-        f"{m.group(1)}[{n}]={v.strip()}" for n, v in enumerate(m.group(2).split(","))) + ")", rest)
+    rest = _ARRAY_ATOM.sub(lambda m: f"{m.group(1)}={{{','.join(v.strip() for v in m.group(2).split(','))}}}", rest)
     rest = _PTE_ATOM.sub(lambda m: f" PTE@{m.group(1)}={_descriptor(m.group(2), line, src)} ", rest)
     # (?<!\s): a match starts only where a run of spaces starts, so a long run is scanned once, not once per
     # position (the hostile-input campaign found a quadratic case).
-    tokens = _tokens(re.sub(r"(?<!\s)\s*+=\s*+", "=", _THREAD_SPACE.sub(r"\1:", rest)), line, src)
+    tokens = _tokens(re.sub(r"(?<!\s)\s*+=(?!>)\s*+", "=", _THREAD_SPACE.sub(r"\1:", rest)), line, src)
     position = [0]
     prop = _prop_implies(tokens, position, line, src)
     if position[0] != len(tokens):
@@ -789,7 +798,7 @@ def _parse_condition(text: str, first_line: int, src: _Source, has_locations: bo
     return Condition(quantifier, prop)
 
 
-# "t={2,1}": a whole array, element by element.
+# "t={2,1}": a whole array (one atom, its values compared element by element).
 _ARRAY_ATOM = re.compile(r"\b([A-Za-z_]\w*+)\s*+=\s*+\{([^{}]*)\}")  # possessive: no backtracking on long words
 # herd7's fault(P0,x) / fault(P0:L0,x): thread 0's access to x took a translation fault.
 _FAULT = re.compile(r"\b[Ff]ault\(\s*P(\d+)(?::(\w+))?\s*,\s*([A-Za-z_]\w*)\s*(?:,[^()]*)?\)")
@@ -814,7 +823,7 @@ def _prop_implies(tokens: list[str], pos: list[int], line: int, src: _Source) ->
     left = _prop_or(tokens, pos, line, src)
     if pos[0] < len(tokens) and tokens[pos[0]] == "=>":
         pos[0] += 1
-        return Or(Not(left), _prop_implies(tokens, pos, line, src))
+        return Implies(left, _prop_implies(tokens, pos, line, src))
     return left
 
 
@@ -864,7 +873,7 @@ def _parse_atom(text: str, line: int, src: _Source) -> Prop:
     if fault:
         if fault.group(3):
             src.named_labels.append((int(fault.group(1)), fault.group(3), line))
-        return Atom(_thread(fault.group(1), line, src), fault_name(fault.group(2)), 1)
+        return Atom(_thread(fault.group(1), line, src), fault_name(fault.group(2)), 1, fault.group(3) or None)
     if "=" not in text:
         if ":" in text:  # "locations [1:X0;]"
             thread, reg = text.split(":", 1)
@@ -876,6 +885,11 @@ def _parse_atom(text: str, line: int, src: _Source) -> Prop:
             return Atom(None, text.strip("[]"), 0)
         raise src.error(line, f"bad atom {text!r}", "T:Xn=value or location=value")
     left, right = text.split("=", 1)
+    if right.startswith("{") and right.endswith("}") and ":" not in left:
+        location = left.strip("[]")
+        if not _IDENT.match(location):
+            raise src.error(line, f"bad array in {text!r}", "an array name, as in t={1,2}")
+        return Atom(None, location, tuple(_number(v, line, src, "an integer") & _MASK64 for v in right[1:-1].split(",")))
     value = _value(right, line, src)
     if isinstance(value, int):
         value &= _MASK64  # a register or location holds a 64-bit pattern: -1 is 0xffffffffffffffff
@@ -929,6 +943,10 @@ def _check_test(test: LitmusTest, src: _Source) -> None:
         if atom.thread is None and atom.name not in locations and atom.name not in test.arrays:
             raise src.error(1, f"the condition names {atom.name!r}, not a location of this test",
                             ", ".join(sorted(locations)) or "a location of the initial state or the code")
+        if isinstance(atom.value, tuple) and len(atom.value) != test.arrays.get(atom.name, (0, -1))[1]:
+            raise src.error(1, f"the condition gives {atom.name} {len(atom.value)} values",
+                            f"one value per element of the array {atom.name}" if atom.name in test.arrays
+                            else f"an array: {atom.name} is a scalar location")
         if atom.thread is not None and atom.name.startswith("fault(") and atom.name[6:-1] not in locations \
                 and atom.name[6:-1] not in ("UndefinedInstruction", "SupervisorCall"):
             raise src.error(1, f"{atom.name} names {atom.name[6:-1]!r}, not a location of this test",

@@ -9,14 +9,20 @@ from typing import Any, Iterator
 
 from memattr.errors import MemattrError
 from memattr.litmus.limits import Budget, LimitReached, limited, tick
-from memattr.litmus.ast import And, Atom, Const, LitmusTest, Not, Or, Prop, atoms_of
+from memattr.litmus import herd_format
+from memattr.litmus.ast import (INT, And, Atom, Const, CType, Implies, LitmusTest, Not, Or, Prop, atoms_of,
+                                 show_value)
 from memattr.litmus.mixed import mixed_view, recompose
-from memattr.litmus.model import (ASSUMPTIONS, CHECKED, NON_REORDERING, Execution, Relations, acyclic, check, tlbi_dsb,
-                                  union)
+from memattr.litmus.model import (ASSUMPTIONS, CHECKED, NON_REORDERING, Execution, Relations, acyclic, check, flags,
+                                  tlbi_dsb, union)
 from memattr.litmus.parser import fault_name
 from memattr.litmus.semantics import UNROLL, Deferred, Event, Path, thread_paths
 
 KINDS = ("Allowed", "Forbidden", "Required")
+
+
+# herd7's word for a test on its "Test" line, by the condition's quantifier.
+_TEST_KINDS = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}
 
 
 @dataclass
@@ -35,6 +41,11 @@ class Result:
     warnings: tuple[str, ...] = ()
     # Device tests: the assumptions (memattr.litmus.model.ASSUMPTIONS) the verdict rests on.
     assumptions: tuple[str, ...] = ()
+    # What each state's entries are, in order (herd7's States lines name them its own way), and the arrays.
+    observed: tuple[Atom, ...] = ()
+    arrays: frozenset[str] = frozenset()
+    flags: tuple[str, ...] = ()  # herd7's flags the allowed executions raise (memattr.litmus.model.flags)
+    loop: bool = False  # the unrolling bound cut some path short (herd7 then says "Loop Ok" or "Loop No")
 
     @property
     def observation(self) -> str:
@@ -69,13 +80,15 @@ class Result:
     def herd_text(self) -> str:
         if self.status != "ok":
             return f"Test {self.name} {self.kind}\nReason {self.reason}\nTime {self.name} {self.time_s:.2f}\n"
-        lines = [f"Test {self.name} {'Required' if self.condition.startswith('forall') else 'Allowed'}",
-                 f"States {len(self.states)}"]
-        for state in sorted(self.states):
-            lines.append(" ".join(f"{k}={v};" for k, v in state))
-        lines.append("Ok" if self.validated else "No")
+        quantifier = self.condition.split()[0]
+        lines = [f"Test {self.name} {_TEST_KINDS.get(quantifier, 'Allowed')}", f"States {len(self.states)}"]
+        lines += herd_format.state_lines(self.observed, list(self.states), self.arrays)
+        lines.append(("Loop " if self.loop else "") + ("Ok" if self.validated else "No"))
         lines.append("Witnesses")
-        lines.append(f"Positive: {self.positive} Negative: {self.negative}")
+        # herd7 counts a ~exists test's witnesses for its negation: Positive the executions without the state.
+        positive, negative = (self.negative, self.positive) if quantifier == "~exists" else (self.positive, self.negative)
+        lines.append(f"Positive: {positive} Negative: {negative}")
+        lines += [f"Flag {flag}" for flag in self.flags]
         lines.append(f"Condition {self.condition}")
         lines.append(f"Observation {self.name} {self.observation} {self.positive} {self.negative}")
         lines.append(f"Time {self.name} {self.time_s:.2f}")
@@ -96,6 +109,7 @@ class Result:
             "unconstrained": list(self.reasons),
             "warnings": list(self.warnings),
             "assumptions": [{"name": name, "text": ASSUMPTIONS[name]} for name in self.assumptions],
+            "flags": list(self.flags),
             "time_s": round(self.time_s, 4),
         }
 
@@ -117,37 +131,32 @@ def _final(values: dict[tuple[int | None, str], int | str], thread: int | None, 
 
 
 def _eval(prop: Prop, values: dict[tuple[int | None, str], int | str],
-          widths: dict[tuple[int, str], int] | None = None) -> bool:
+          types: dict[tuple[int | None, str], CType] | None = None) -> bool:
     if isinstance(prop, Atom):
+        if isinstance(prop.value, tuple):  # a whole array: element by element, each at its type's width
+            return all(_eval(Atom(None, f"{prop.name}[{index}]", element), values, types)
+                       for index, element in enumerate(prop.value))
         value = _final(values, prop.thread, prop.name)
-        if isinstance(value, int) and isinstance(prop.value, int) and widths is not None:
+        if isinstance(value, int) and isinstance(prop.value, int) and types is not None:
             # herd7 compares a register or location at its declared type's width, "int" (32 bits) by default.
-            mask = (1 << widths.get((prop.thread, prop.name), 32)) - 1
+            mask = (1 << types.get((prop.thread, prop.name), INT)[0]) - 1
             return value & mask == prop.value & mask
         return value == prop.value
     if isinstance(prop, Not):
-        return not _eval(prop.inner, values, widths)
+        return not _eval(prop.inner, values, types)
     if isinstance(prop, And):
-        return _eval(prop.left, values, widths) and _eval(prop.right, values, widths)
+        return _eval(prop.left, values, types) and _eval(prop.right, values, types)
     if isinstance(prop, Or):
-        return _eval(prop.left, values, widths) or _eval(prop.right, values, widths)
+        return _eval(prop.left, values, types) or _eval(prop.right, values, types)
+    if isinstance(prop, Implies):
+        return not _eval(prop.left, values, types) or _eval(prop.right, values, types)
     assert isinstance(prop, Const)
     return prop.value
 
 
 def condition_text(test: LitmusTest) -> str:
-    def show(prop: Prop) -> str:
-        if isinstance(prop, Atom):
-            return f"{prop.thread}:{prop.name}={prop.value}" if prop.thread is not None else f"{prop.name}={prop.value}"
-        if isinstance(prop, Not):
-            return f"~{show(prop.inner)}"
-        if isinstance(prop, And):
-            return f"({show(prop.left)} /\\ {show(prop.right)})"
-        if isinstance(prop, Or):
-            return f"({show(prop.left)} \\/ {show(prop.right)})"
-        return "true" if prop.value else "false"
-
-    return f"{test.condition.quantifier} {show(test.condition.prop)}"
+    """The test's condition as herd7 prints it (``exists (0:X0=1 /\\ [x]=0)``)."""
+    return herd_format.condition_text(test.condition, frozenset(test.arrays))
 
 
 def run_test(test: LitmusTest, *, keep_witness: bool = True, budget: Budget | None = None) -> Result:
@@ -181,7 +190,7 @@ def _candidates(test: LitmusTest, paths: list[list[Path]]) -> Iterator[tuple[tup
 
 def _filtered_out(test: LitmusTest, values: dict[tuple[int | None, str], int | str]) -> bool:
     """herd7's filter: an execution whose final state fails it is not counted."""
-    return test.filter is not None and not _eval(test.filter, values, test.reg_widths)
+    return test.filter is not None and not _eval(test.filter, values, test.reg_types)
 
 
 def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
@@ -190,6 +199,7 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
     states: dict[tuple[tuple[str, str], ...], bool] = {}
     positive = negative = executions = 0
     witness = None
+    raised: set[str] = set()
     # Without each checked assumption the endpoint axiom only loses edges, so an execution it allows with all
     # of them stays allowed: only rejected executions need checking again, once per assumption.
     extra = {name: [0, 0] for name in CHECKED} if test.attrs else {}
@@ -205,14 +215,15 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
                 if check(execution, CHECKED - {name})[0]:
                     values = _final_values(test, combo, execution)
                     if not _filtered_out(test, values):
-                        counts[0 if _eval(test.condition.prop, values, test.reg_widths) else 1] += 1
+                        counts[0 if _eval(test.condition.prop, values, test.reg_types) else 1] += 1
             continue
         values = _final_values(test, combo, execution)
         if _filtered_out(test, values):
             continue
-        satisfied = _eval(test.condition.prop, values, test.reg_widths)
+        raised.update(flags(execution))
+        satisfied = _eval(test.condition.prop, values, test.reg_types)
         state = tuple((f"{a.thread}:{_show_reg(a.name)}" if a.thread is not None else a.name,
-                       str(_final(values, a.thread, a.name)))
+                       show_value(_final(values, a.thread, a.name), test.reg_types.get((a.thread, a.name), INT)))
                       for a in observed)
         states[state] = satisfied
         if satisfied:
@@ -222,13 +233,15 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
         else:
             negative += 1
     result = Result(test.name, condition_text(test), states, positive, negative, time.perf_counter() - start,
-                    witness, executions=executions)
+                    witness, executions=executions, observed=tuple(observed), arrays=frozenset(test.arrays),
+                    flags=tuple(sorted(raised)))
     if witness is not None and test.attrs:
         result.reasons = unconstrained(witness[1])
     if test.attrs:
         result.assumptions = _assumptions(test, result, extra)
     result.warnings = test.notes
     if cut:
+        result.loop = True
         result.warnings += tuple(f"loop unrolling limit ({UNROLL}) reached at {where}: executions that loop longer "
                                 "are not explored, as herd7 does by default" for where in cut)
     return result
@@ -273,7 +286,7 @@ def closest_candidate(test: LitmusTest, budget: Budget | None = None) -> Closest
     with limited(budget or Budget()):
         for combo, execution in _candidates(test, paths):
             values = _final_values(test, combo, execution)
-            if not _eval(test.condition.prop, values, test.reg_widths) or _filtered_out(test, values):
+            if not _eval(test.condition.prop, values, test.reg_types) or _filtered_out(test, values):
                 continue
             relations, broken = violations(execution)
             if not broken:
@@ -317,7 +330,8 @@ def _final_values(test: LitmusTest, combo: tuple[Path, ...], x: Execution) -> di
     for name, (_, count) in test.arrays.items():
         elements = [values.get((None, f"{name}[{index}]")) for index in range(count)]
         if all(element is not None for element in elements):
-            values[(None, name)] = "{" + ",".join(str(element) for element in elements) + "}"
+            values[(None, name)] = "{" + ",".join(show_value(element, test.reg_types.get((None, f"{name}[{index}]"), INT))
+                                                  for index, element in enumerate(elements)) + "}"
     return values
 
 
