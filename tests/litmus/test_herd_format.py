@@ -5,7 +5,8 @@ libdir FILE).  They cover what herd7's AArch64 regression tests check in their .
 equals all 275 of those it runs, line by line; docs/litmus.md): values shown as their declared types (int64_t
 -7, herd7's default int), memory locations as [x], whole arrays, the condition's parentheses, not (...) and =>,
 faults with their label and herd7's spacing, ~exists ("Forbidden", witnesses counted for the negation), the
-shareability flag, "Loop Ok" at the unrolling bound, and herd7's test names ("--" and a ".litmus" suffix).
+shareability flag, "Loop Ok" at the unrolling bound, herd7's test names ("--" and a ".litmus" suffix), and states
+told apart by their full values though shown alike.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ CASES = {
     'H4': (
         'AArch64 H4\n{ 0:X1=x; }\nP0 ;\nL0: LDR W0,[X1] ;\nCBZ W0,L0 ;\nforall (0:X0=1)\n',
         'Test H4 Required\nStates 0\nLoop Ok\nWitnesses\nPositive: 0 Negative: 0\nCondition forall (0:X0=1)\nObservation H4 Never 0 0\n',
+    ),
+    'H5': (
+        'AArch64 H5\n"two states herd7 shows alike: an int register holding 0 or 0x100000000"\n{ uint64_t x; 0:X2=x; 1:X2=x; }\nP0 | P1 ;\nMOVZ X0,#1,LSL #32 | LDR X3,[X2] ;\nSTR X0,[X2] | ;\nexists (1:X3=0)\n',
+        'Test H5 Allowed\nStates 2\n1:X3=0;\n1:X3=0;\nOk\nWitnesses\nPositive: 2 Negative: 0\nCondition exists (1:X3=0)\nObservation H5 Always 2 0\n',
     ),
 }
 

@@ -45,6 +45,8 @@ class Result:
     observed: tuple[Atom, ...] = ()
     arrays: frozenset[str] = frozenset()
     flags: tuple[str, ...] = ()  # herd7's flags the allowed executions raise (memattr.litmus.model.flags)
+    # The declared type of each state entry (a whole array: its elements'); INT when the test declares none.
+    types: dict[str, CType] = field(default_factory=dict)
     loop: bool = False  # the unrolling bound cut some path short (herd7 then says "Loop Ok" or "Loop No")
 
     @property
@@ -77,12 +79,21 @@ class Result:
             return self.positive == 0
         return self.negative == 0
 
+    def shown(self, state: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        """A state's values as herd7 shows them: each number as its declared type (int8_t 255 is -1)."""
+        def show(name: str, value: str) -> str:
+            ctype = self.types.get(name, INT)
+            if value.startswith("{"):
+                return "{" + ",".join(show(name, element) for element in value[1:-1].split(",")) + "}"
+            return show_value(int(value), ctype) if value.lstrip("-").isdigit() else value
+        return tuple((name, show(name, value)) for name, value in state)
+
     def herd_text(self) -> str:
         if self.status != "ok":
             return f"Test {self.name} {self.kind}\nReason {self.reason}\nTime {self.name} {self.time_s:.2f}\n"
         quantifier = self.condition.split()[0]
         lines = [f"Test {self.name} {_TEST_KINDS.get(quantifier, 'Allowed')}", f"States {len(self.states)}"]
-        lines += herd_format.state_lines(self.observed, list(self.states), self.arrays)
+        lines += herd_format.state_lines(self.observed, [self.shown(state) for state in self.states], self.arrays)
         lines.append(("Loop " if self.loop else "") + ("Ok" if self.validated else "No"))
         lines.append("Witnesses")
         # herd7 counts a ~exists test's witnesses for its negation: Positive the executions without the state.
@@ -103,7 +114,7 @@ class Result:
             "observation": self.observation,
             "validated": self.validated,
             "condition": self.condition,
-            "states": [dict(state) | {"satisfies": ok} for state, ok in sorted(self.states.items())],
+            "states": [dict(self.shown(state)) | {"satisfies": ok} for state, ok in sorted(self.states.items())],
             "witnesses": {"positive": self.positive, "negative": self.negative},
             "executions": self.executions,
             "unconstrained": list(self.reasons),
@@ -200,6 +211,7 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
     positive = negative = executions = 0
     witness = None
     raised: set[str] = set()
+    names = [f"{a.thread}:{_show_reg(a.name)}" if a.thread is not None else a.name for a in observed]
     # Without each checked assumption the endpoint axiom only loses edges, so an execution it allows with all
     # of them stays allowed: only rejected executions need checking again, once per assumption.
     extra = {name: [0, 0] for name in CHECKED} if test.attrs else {}
@@ -222,9 +234,9 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
             continue
         raised.update(flags(execution))
         satisfied = _eval(test.condition.prop, values, test.reg_types)
-        state = tuple((f"{a.thread}:{_show_reg(a.name)}" if a.thread is not None else a.name,
-                       show_value(_final(values, a.thread, a.name), test.reg_types.get((a.thread, a.name), INT)))
-                      for a in observed)
+        # A state is its full values (herd7 tells apart states that its output shows alike, as a 64-bit
+        # value in an int register); Result.shown gives each as its declared type.
+        state = tuple((name, str(_final(values, a.thread, a.name))) for name, a in zip(names, observed))
         states[state] = satisfied
         if satisfied:
             positive += 1
@@ -234,7 +246,8 @@ def _run_test(test: LitmusTest, keep_witness: bool, start: float) -> Result:
             negative += 1
     result = Result(test.name, condition_text(test), states, positive, negative, time.perf_counter() - start,
                     witness, executions=executions, observed=tuple(observed), arrays=frozenset(test.arrays),
-                    flags=tuple(sorted(raised)))
+                    flags=tuple(sorted(raised)),
+                    types={name: _entry_type(test, atom) for name, atom in zip(names, observed)})
     if witness is not None and test.attrs:
         result.reasons = unconstrained(witness[1])
     if test.attrs:
@@ -297,6 +310,13 @@ def closest_candidate(test: LitmusTest, budget: Budget | None = None) -> Closest
     return best
 
 
+def _entry_type(test: LitmusTest, atom: Atom) -> CType:
+    """The declared type of a state entry; a whole array's is its first element's."""
+    if atom.thread is None and atom.name in test.arrays:
+        return test.reg_types.get((None, f"{atom.name}[0]"), INT)
+    return test.reg_types.get((atom.thread, atom.name), INT)
+
+
 def _show_reg(name: str) -> str:
     return name
 
@@ -330,8 +350,7 @@ def _final_values(test: LitmusTest, combo: tuple[Path, ...], x: Execution) -> di
     for name, (_, count) in test.arrays.items():
         elements = [values.get((None, f"{name}[{index}]")) for index in range(count)]
         if all(element is not None for element in elements):
-            values[(None, name)] = "{" + ",".join(show_value(element, test.reg_types.get((None, f"{name}[{index}]"), INT))
-                                                  for index, element in enumerate(elements)) + "}"
+            values[(None, name)] = "{" + ",".join(str(element) for element in elements) + "}"
     return values
 
 
