@@ -12,7 +12,7 @@ herdtools7's AArch64 regression tests (their ``.expected`` files) check both, li
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from memattr.litmus.ast import And, Atom, Condition, Const, Implies, Not, Or, Prop
 
@@ -100,23 +100,29 @@ def _order(atom: Atom) -> tuple[Any, ...]:
     return (1, atom.name)
 
 
-def _sort_value(text: str) -> tuple[int, int | str]:
+def _sort_value(text: str) -> tuple[Any, ...]:
+    """herd7 sorts states by their full values, a number as a signed 64-bit value, before it shows them."""
+    if text.startswith("{"):
+        return (0, tuple(_sort_value(element) for element in text[1:-1].split(",")))
     try:
-        return (0, int(text))
+        return (0, signed64(int(text) & ((1 << 64) - 1)))
     except ValueError:
         return (1, text)
 
 
 def state_lines(observed: tuple[Atom, ...], states: list[tuple[tuple[str, str], ...]],
+                show: Callable[[tuple[tuple[str, str], ...]], tuple[tuple[str, str], ...]],
                 arrays: frozenset[str] = frozenset()) -> list[str]:
-    """The States lines of herd7's output, in herd7's order, for states whose values follow ``observed``."""
+    """The States lines of herd7's output, in herd7's order: ``states`` hold the full values in the order of
+    ``observed``; ``show`` gives them as herd7 shows them."""
     order = sorted(range(len(observed)), key=lambda i: _order(observed[i]))
     rows = []
     for state in states:
-        entries = [(observed[i], state[i][1]) for i in order]
+        shown = show(state)
+        entries = [(observed[i], shown[i][1]) for i in order]
         plain = [f"{_name_text(a, arrays)}={value};" for a, value in entries if not _is_fault(a)]
         faults = [("" if value == "1" else " ~") + _fault_text(a, capital=True) + ";"
                   for a, value in entries if _is_fault(a)]
         line = " ".join(plain) + (" " + " ".join(faults) if faults else "")
-        rows.append(([(_order(a), _sort_value(value)) for a, value in entries], line))
+        rows.append(([(_order(observed[i]), _sort_value(state[i][1])) for i in order], line))
     return [line for _, line in sorted(rows)]

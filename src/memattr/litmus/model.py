@@ -331,10 +331,10 @@ def _then_sca(r: "Relations", rel: Rel) -> Rel:
 
 
 def _sca(r: "Relations") -> Rel:
-    classes: dict[tuple[int, int, str], list[int]] = {}
+    classes: dict[tuple[int, int, str, int], list[int]] = {}
     for e, event in enumerate(r.x.events):
         if event.sca and event.group is not None:
-            classes.setdefault((event.thread, event.group, event.kind), []).append(e)
+            classes.setdefault((event.thread, event.group, event.kind, event.part), []).append(e)
     return frozenset((a, b) for members in classes.values() for a in members for b in members if a != b)
 
 

@@ -93,7 +93,7 @@ class Result:
             return f"Test {self.name} {self.kind}\nReason {self.reason}\nTime {self.name} {self.time_s:.2f}\n"
         quantifier = self.condition.split()[0]
         lines = [f"Test {self.name} {_TEST_KINDS.get(quantifier, 'Allowed')}", f"States {len(self.states)}"]
-        lines += herd_format.state_lines(self.observed, [self.shown(state) for state in self.states], self.arrays)
+        lines += herd_format.state_lines(self.observed, list(self.states), self.shown, self.arrays)
         lines.append(("Loop " if self.loop else "") + ("Ok" if self.validated else "No"))
         lines.append("Witnesses")
         # herd7 counts a ~exists test's witnesses for its negation: Positive the executions without the state.

@@ -51,8 +51,10 @@ class Event:
     # (LDP, STP, LDAP, STLP...) share a group and are not in program order with each other (herd's iico).
     group: int | None = None
     # The two accesses of an exclusive pair (LDXP, STXP) are together one single-copy-atomic access (herd's
-    # sca class): an observer sees both writes or neither.
+    # sca class): an observer sees both writes or neither.  So are the cells of one access under Variant=mixed;
+    # ``part`` tells apart the two accesses of a plain pair (LDP, STP...), each its own class, in one group.
     sca: bool = False
+    part: int = 0
     translation: int | None = None  # an access's translation table read (its eid), when the test has PTE(x)
 
     def label(self) -> str:
@@ -254,40 +256,42 @@ class ThreadRunner:
         return tuple(layout.cells(location, offset, size))
 
     def _access_reads(self, state: _State, instr: Instr, target: str | tuple[str, ...], taint: frozenset[int],
+                      group: int | None = None, part: int = 0,
                       **flags: object) -> Iterator[tuple[_State, int | str, tuple[int, ...]]]:
         """Read an access: one read of a location, or under Variant=mixed one read per cell of ``target``, one
         single-copy-atomic access whose value is the cells' composed little-endian.  Yields each branch with
-        the value and the reads' ids."""
+        the value and the reads' ids.  ``group`` and ``part``: a pair's access (its two share a group)."""
         if isinstance(target, str):
-            for branch, event in self._read(state, instr, target, taint, **flags):
+            for branch, event in self._read(state, instr, target, taint, group=group, **flags):
                 yield branch, event.value, (event.eid,)  # type: ignore[misc]
             return
         bits = 8 * self.test.mixed.granule
-        group = len(state.events)
+        group = len(state.events) if group is None else group
 
         def pieces(n: int, branch: _State, value: int, eids: tuple[int, ...]
                    ) -> Iterator[tuple[_State, int | str, tuple[int, ...]]]:
             if n == len(target):
                 yield branch, value, eids
                 return
-            for more, event in self._read(branch, instr, target[n], taint, group=group, sca=True, **flags):
+            for more, event in self._read(branch, instr, target[n], taint, group=group, sca=True, part=part, **flags):
                 yield from pieces(n + 1, more, value | event.value << bits * n, (*eids, event.eid))  # type: ignore[operator]
 
         yield from pieces(0, state, 0, ())
 
     def _access_writes(self, state: _State, instr: Instr, target: str | tuple[str, ...], value: int | str,
-                       taint: frozenset[int], data_taint: frozenset[int], **flags: object) -> tuple[Event, ...]:
+                       taint: frozenset[int], data_taint: frozenset[int], group: int | None = None, part: int = 0,
+                       **flags: object) -> tuple[Event, ...]:
         """Write an access: one write, or under Variant=mixed one write per cell, least significant piece first,
-        one single-copy-atomic access."""
+        one single-copy-atomic access.  ``group`` and ``part``: a pair's access (its two share a group)."""
         if isinstance(target, str):
-            return (self._write(state, instr, target, value, taint, data_taint, **flags),)  # type: ignore[arg-type]
+            return (self._write(state, instr, target, value, taint, data_taint, group=group, **flags),)  # type: ignore[arg-type]
         if isinstance(value, str):
             raise MemattrError(f"P{self.thread}: {instr.text}: a location stored under Variant=mixed",
                                source=self.test.source, line=instr.line, expected="numbers in mixed-size memory")
         bits = 8 * self.test.mixed.granule
-        group = len(state.events)
+        group = len(state.events) if group is None else group
         return tuple(self._write(state, instr, cell, value >> bits * n & (1 << bits) - 1, taint, data_taint,
-                                 group=group, sca=True, **flags) for n, cell in enumerate(target))
+                                 group=group, sca=True, part=part, **flags) for n, cell in enumerate(target))
 
     def _new_event(self, state: _State, instr: Instr, **fields: object) -> Event:
         if state.translation is not None and fields.get("kind") in ("R", "W") and not fields.get("ttd"):
@@ -525,7 +529,7 @@ class ThreadRunner:
             if self.test.mixed is not None and _touches_memory(instr) and op not in _MIXED_ACCESSES:
                 raise MemattrError(f"P{self.thread}: {instr.text}: {op} under Variant=mixed is not supported",
                                    source=self.test.source, line=instr.line,
-                                   expected="loads, stores, exclusives and atomics of one register in a mixed-size test")
+                                   expected="loads, stores, pairs (LDP, STP...), exclusives of one register and atomics in a mixed-size test")
             if op in LOADS:
                 rt, mem = instr.args
                 # One location, or under Variant=mixed the cells the access covers (one single-copy-atomic access).
@@ -585,20 +589,23 @@ class ThreadRunner:
                 accesses = [(rt1, first, taint1), (rt2, second, taint2)]
                 if op in ("STILP", "STLP") and mem.pre:  # type: ignore[union-attr]
                     accesses.reverse()
+                # Under Variant=mixed each access is the cells it covers, one single-copy-atomic class each
+                # (``part``); the pair's two stay unordered between themselves (one group) unless sequenced.
                 if op in ("STP", "STNP", "STILP", "STLP"):
-                    for rt, loc, taint in accesses:
+                    for part, (rt, loc, taint) in enumerate(accesses):
                         value, data_taint = self._operand(state, rt)
                         if isinstance(value, int):
                             value &= mask
-                        self._write(state, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
-                                    release=op in ("STILP", "STLP"), group=group)
+                        self._access_writes(state, instr, loc, value, taint, data_taint,  # type: ignore[arg-type]
+                                            release=op in ("STILP", "STLP"), group=group, part=part)
                     continue
                 (reg_a, loc_a, taint_a), (reg_b, loc_b, taint_b) = accesses
-                flags = {"acquire_pc": op == "LDIAPP", "acquire": op == "LDAP", "group": group}
-                for branch, event in self._read(state, instr, loc_a, taint_a, **flags):
-                    self._write_reg(branch, reg_a, _loaded(loaded_as, mask, event.value), frozenset({event.eid}))  # type: ignore[arg-type]
-                    for branch2, event2 in self._read(branch, instr, loc_b, taint_b, **flags):
-                        self._write_reg(branch2, reg_b, _loaded(loaded_as, mask, event2.value), frozenset({event2.eid}))  # type: ignore[arg-type]
+                flags = {"acquire_pc": op == "LDIAPP", "acquire": op == "LDAP"}
+                for branch, value, eids in self._access_reads(state, instr, loc_a, taint_a, group=group, **flags):  # type: ignore[arg-type]
+                    self._write_reg(branch, reg_a, _loaded(loaded_as, mask, value), frozenset(eids))  # type: ignore[arg-type]
+                    for branch2, value2, eids2 in self._access_reads(branch, instr, loc_b, taint_b, group=group,  # type: ignore[arg-type]
+                                                                     part=1, **flags):
+                        self._write_reg(branch2, reg_b, _loaded(loaded_as, mask, value2), frozenset(eids2))  # type: ignore[arg-type]
                         self._run(branch2, out)
                 return
             if op in STORES or op in STORE_EXCL:
@@ -1005,7 +1012,7 @@ def _zero_idiom(instr: Instr) -> bool:
 
 
 # The accesses split into cells under Variant=mixed (ThreadRunner._access_reads/_access_writes).
-_MIXED_ACCESSES = LOADS | STORES | STORE_EXCL | AMOS | STADDS
+_MIXED_ACCESSES = LOADS | STORES | STORE_EXCL | AMOS | STADDS | PAIRS
 
 
 def _touches_memory(instr: Instr) -> bool:
