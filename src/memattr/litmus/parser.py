@@ -15,14 +15,14 @@ from memattr.arch.nv2 import OFFSET_IF_NV1_0, OFFSET_IF_NV1_1
 from memattr.errors import MemattrError
 from memattr.inputs import read_text
 from memattr.litmus.ast import (
-    Implies,
-    CType,
     And,
     atoms_of,
     Atom,
     Condition,
     Const,
+    CType,
     Imm,
+    Implies,
     Instr,
     LitmusTest,
     MODELLED,
@@ -200,9 +200,11 @@ def _braced(lines: list[str], index: int, src: _Source) -> tuple[str, int]:
 
 _ARRAY = re.compile(r"^(?:(?P<type>[A-Za-z_]\w*)\s+)?(?P<name>[A-Za-z_]\w*)\s*\[(?P<n>\d{1,4})\]\s*(?:=\s*(?P<init>.*))?$", re.S)
 _CELL = re.compile(r"^(?P<name>[A-Za-z_]\w*)\[(?P<index>\d{1,4})\]$")
+
+
 def _parse_init(text: str, first_line: int, src: _Source
                 ) -> tuple[dict[tuple[int, str], int | str], dict[str, int], dict[str, tuple[int, int]],
-                           dict[tuple[int, str], int]]:
+                           dict[tuple[int | None, str], CType], tuple[str, ...]]:
     regs: dict[tuple[int, str], int | str] = {}
     types: dict[tuple[int | None, str], CType] = {}  # (thread, register) and (None, location): declared types
     notes: list[str] = []
