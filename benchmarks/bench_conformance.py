@@ -8,7 +8,9 @@ For scale, the same run times the floor under every command: the interpreter alo
 pass``) and the interpreter importing click, which the command line is built on.  Each figure is the
 wall-clock median and the child's CPU time (user + system), which a busy machine disturbs less.
 
-Prints figures; asserts nothing.  ``--quick`` skips the whole-space run.
+Prints figures; asserts nothing.  ``--quick`` skips the whole-space run; ``--rounds N`` (default 15) and
+``--pause S`` (seconds between rounds, default 0) spread the short commands' runs over a longer time, since
+these machines' speed changes by about half within minutes.
 """
 
 from __future__ import annotations
@@ -44,11 +46,18 @@ def timed(args: list[str], runs: int, command: list[str] | None = None) -> list[
     return times
 
 
-def show(name: str, times: list[tuple[float, float]], goal: str) -> None:
-    wall = [w * 1000 for w, _ in times]
+def show(name: str, times: list[tuple[float, float]], goal: str, goal_ms: float | None = None) -> None:
+    wall = sorted(w * 1000 for w, _ in times)
     cpu = [c * 1000 for _, c in times]
-    print(f"  {name}: median {statistics.median(wall):.0f} ms (min {min(wall):.0f}, max {max(wall):.0f}, "
-          f"{len(times)} runs), CPU median {statistics.median(cpu):.0f} ms; goal {goal}")
+    quartiles = f", quartiles {wall[len(wall) // 4]:.0f}-{wall[3 * len(wall) // 4]:.0f}" if len(wall) >= 4 else ""
+    under = (f", {sum(w < goal_ms for w in wall) / len(wall):.0%} of runs under the goal"
+             if goal_ms is not None else "")
+    print(f"  {name}: median {statistics.median(wall):.0f} ms (min {wall[0]:.0f}, max {wall[-1]:.0f}{quartiles}, "
+          f"{len(times)} runs{under}), CPU median {statistics.median(cpu):.0f} ms; goal {goal}")
+
+
+def _option(name: str, default: float) -> float:
+    return float(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
 
 
 def main() -> None:
@@ -60,20 +69,20 @@ def main() -> None:
         # The short commands in rounds, one run of each per round, so that the machine's changes of speed
         # fall on all of them alike.
         short = {
-            "floor: python -c pass": ([sys.executable, "-c", "pass"], "none"),
-            "floor: python -c 'import click'": ([sys.executable, "-c", "import click"], "none"),
-            "table --json -o FILE (4,096 cells)": (MEMATTR + ["table", "--json", "-o", str(work / "t.json")],
-                                                   "< 150 ms"),
-            "table --fwb --json -o FILE": (MEMATTR + ["table", "--fwb", "--json", "-o", str(work / "f.json")],
-                                           "< 150 ms"),
+            "floor: python -c pass": ([sys.executable, "-c", "pass"], None),
+            "floor: python -c 'import click'": ([sys.executable, "-c", "import click"], None),
+            "table --json -o FILE (4,096 cells)": (MEMATTR + ["table", "--json", "-o", str(work / "t.json")], 150),
+            "table --fwb --json -o FILE": (MEMATTR + ["table", "--fwb", "--json", "-o", str(work / "f.json")], 150),
         }
-        rounds = 15
+        rounds, pause = int(_option("--rounds", 15)), _option("--pause", 0)
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in short}
-        for _ in range(rounds):
+        for index in range(rounds):
             for name, (command, _) in short.items():
                 times[name] += timed([], 1, command)
-        for name, (_, goal) in short.items():
-            show(name, times[name], goal)
+            if pause and index + 1 < rounds:
+                time.sleep(pause)
+        for name, (_, goal_ms) in short.items():
+            show(name, times[name], f"< {goal_ms} ms" if goal_ms else "none", goal_ms)
         if not quick:
             show("vectors -o DIR (9,437,184 rows, 2 processes)", timed(["vectors", "-o", str(work / "v")], 1),
                  "< 10 s")
