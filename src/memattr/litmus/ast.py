@@ -141,15 +141,17 @@ CType = tuple[int, bool]
 INT: CType = (32, True)  # herd7's type of a register or location the test does not declare
 
 
-def show_value(value: int | str, ctype: CType) -> str:
-    """A final value as herd7 shows it: a number as its type (int8_t 255 is -1), a location or label as named."""
-    if isinstance(value, str):
-        return value
+def as_type(value: int, ctype: CType) -> int:
+    """A number as a value of a C type: reduced to its width and, for a signed type, two's complement
+    (int8_t 255 is -1, uint8_t 256 is 0)."""
     bits, signed = ctype
     value &= (1 << bits) - 1
-    if signed and value >> (bits - 1):
-        value -= 1 << bits
-    return str(value)
+    return value - (1 << bits) if signed and value >> (bits - 1) else value
+
+
+def show_value(value: int | str, ctype: CType) -> str:
+    """A final value as herd7 shows it: a number as its type (int8_t 255 is -1), a location or label as named."""
+    return value if isinstance(value, str) else str(as_type(value, ctype))
 
 
 # The herd7 variants (herd/variant.ml; a test's "Variant=" line or herd7 -variant) that memattr models, as

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from memattr.litmus.ast import And, Atom, Condition, Const, Implies, Not, Or, Prop
+from memattr.litmus.ast import And, Atom, Condition, Const, Implies, Not, Or, Prop, as_type
 
 _FAULT = re.compile(r"fault\((.+)\)")
 _CELL = re.compile(r"(?P<name>[A-Za-z_]\w*)\[(?P<index>\d+)\]")
@@ -23,7 +23,7 @@ _REGISTER = re.compile(r"[XW](\d+)")
 
 def signed64(value: int) -> int:
     """A 64-bit pattern as herd7 prints a number it read (OCaml's Int64): two's complement."""
-    return value - (1 << 64) if value >> 63 else value
+    return as_type(value, (64, True))
 
 
 def _value_text(value: int | str | tuple[int, ...]) -> str:
@@ -105,7 +105,7 @@ def _sort_value(text: str) -> tuple[Any, ...]:
     if text.startswith("{"):
         return (0, tuple(_sort_value(element) for element in text[1:-1].split(",")))
     try:
-        return (0, signed64(int(text) & ((1 << 64) - 1)))
+        return (0, signed64(int(text)))
     except ValueError:
         return (1, text)
 

@@ -16,6 +16,7 @@ from memattr.errors import MemattrError
 from memattr.inputs import read_text
 from memattr.litmus.ast import (
     And,
+    as_type,
     atoms_of,
     Atom,
     Condition,
@@ -326,17 +327,12 @@ _MASK64 = (1 << 64) - 1
 _THREAD_SPACE = re.compile(r"(?<![\w:])(\d+)\s*:\s*(?=[A-Za-z])")
 
 
-def _typed(value: int | str, declared: tuple[int, bool] | None) -> int | str:
+def _typed(value: int | str, declared: CType | None) -> int | str:
     """An initial value as the 64-bit pattern a register or location holds: reduced to its declared
     width and, for a signed type, sign-extended (two's complement)."""
     if isinstance(value, str):
         return value
-    if declared is not None:
-        bits, signed = declared
-        value &= (1 << bits) - 1
-        if signed and value >> (bits - 1):
-            value -= 1 << bits
-    return value & _MASK64
+    return (as_type(value, declared) if declared is not None else value) & _MASK64
 
 
 def _value(text: str, line: int, src: _Source) -> int | str:
