@@ -35,13 +35,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(args: list[str], runs: int, command: list[str] | None = None) -> list[tuple[float, float]]:
-    """(wall, CPU) seconds of each run of ``memattr ARGS`` (or of ``command``)."""
+def timed(command: list[str], runs: int) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of each run of ``command``."""
     times = []
     for _ in range(runs):
         cpu = _children_cpu()
         start = time.perf_counter()
-        subprocess.run(command or MEMATTR + args, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         times.append((time.perf_counter() - start, _children_cpu() - cpu))
     return times
 
@@ -65,7 +65,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="memattr-bench-"))
     try:
         print(f"conformance kit, whole processes ({' '.join(Path(a).name for a in MEMATTR)}):")
-        timed(["table", "--json", "-o", str(work / "warm.json")], 1)  # warm the file cache
+        timed(MEMATTR + ["table", "--json", "-o", str(work / "warm.json")], 1)  # warm the file cache
         # The short commands in rounds, one run of each per round, so that the machine's changes of speed
         # fall on all of them alike.
         short = {
@@ -78,16 +78,16 @@ def main() -> None:
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in short}
         for index in range(rounds):
             for name, (command, _) in short.items():
-                times[name] += timed([], 1, command)
+                times[name] += timed(command, 1)
             if pause and index + 1 < rounds:
                 time.sleep(pause)
         for name, (_, goal_ms) in short.items():
             show(name, times[name], f"< {goal_ms} ms" if goal_ms else "none", goal_ms)
         if not quick:
-            show("vectors -o DIR (9,437,184 rows, 2 processes)", timed(["vectors", "-o", str(work / "v")], 1),
+            show("vectors -o DIR (9,437,184 rows, 2 processes)", timed(MEMATTR + ["vectors", "-o", str(work / "v")], 1),
                  "< 10 s")
             for profile in ("qemu", "kvm-at"):
-                show(f"conformance --profile {profile}", timed(["conformance", "--profile", profile], 1), "none set")
+                show(f"conformance --profile {profile}", timed(MEMATTR + ["conformance", "--profile", profile], 1), "none set")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

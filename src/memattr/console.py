@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import importlib
 import sys
 
 
@@ -17,11 +16,10 @@ def main() -> int:
     """
     gc.disable()
     try:
-        from memattr.cli import COMMAND_MODULES, main as run
+        from memattr.cli import import_command, main as run
 
-        module = COMMAND_MODULES.get(sys.argv[1]) if len(sys.argv) > 1 else None
-        if module is not None:
-            importlib.import_module(f"memattr.cli.{module}")
+        if len(sys.argv) > 1:
+            import_command(sys.argv[1])
     finally:
         gc.freeze()
         gc.enable()

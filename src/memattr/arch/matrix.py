@@ -16,9 +16,8 @@ from memattr.arch.combine import (
     stage1_cached,
     translator,
 )
-from memattr.arch.features import check_features
+from memattr.arch.features import NO_FEATURES, FeatureSet, check_features
 from memattr.arch.stage2 import S2Decoded, decode_s2_memattr, same_attribute
-from memattr.arch.features import NO_FEATURES, FeatureSet
 from memattr.arch.memtypes import MemoryAttributes, Normal, Shareability, TagType, Unpredictable
 
 
@@ -35,7 +34,6 @@ class Matrix:
     features: FeatureSet
     s1_shareability: Shareability
     s2_shareability: Shareability
-    controls: Controls
     results: tuple[MemoryAttributes | Unpredictable, ...]
     stage1: tuple[tuple[MemoryAttributes | Unpredictable, tuple[Step, ...]], ...] = field(repr=False)
     stage2: tuple[S2Decoded, ...] = field(repr=False)
@@ -44,8 +42,10 @@ class Matrix:
     # Possible memory types of reserved cells, filled as they are asked for (see possible_names).
     _possible: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
-    def result(self, s1: int, s2: int) -> MemoryAttributes | Unpredictable:
-        return self.results[s1 * 16 + s2]
+    @property
+    def controls(self) -> Controls:
+        """The control bits every cell was computed with: a running guest's, with this FWB setting."""
+        return Controls(fwb=self.fwb)
 
     def combination(self, s1: int, s2: int) -> Combination:
         """The cell's whole combination, with its explanation (:func:`combine` of the same inputs)."""
@@ -153,8 +153,7 @@ def full_matrix(
         other for other in allocated if any(same_attribute(stage2[other].attr, candidate)
                                             for candidate in decoded.attr.candidates))
         for s2, decoded in enumerate(stage2))
-    return Matrix(fwb, features, s1_shareability, s2_shareability, controls, tuple(results), stage1, stage2,
-                  stand_ins)
+    return Matrix(fwb, features, s1_shareability, s2_shareability, tuple(results), stage1, stage2, stand_ins)
 
 
 def matrix(

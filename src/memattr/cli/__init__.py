@@ -30,14 +30,20 @@ COMMAND_MODULES = {
 }
 
 
+def import_command(name: str) -> None:
+    """Import the module that defines command ``name`` (nothing for a name no module defines)."""
+    module = COMMAND_MODULES.get(name)
+    if module is not None:
+        importlib.import_module(f"memattr.cli.{module}")
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMAND_MODULES)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module = COMMAND_MODULES.get(cmd_name)
-        if module is not None and cmd_name not in self.commands:
-            importlib.import_module(f"memattr.cli.{module}")
+        if cmd_name not in self.commands:
+            import_command(cmd_name)
         return self.commands.get(cmd_name)
 
 

@@ -9,7 +9,7 @@ import click
 from memattr.arch.combine import Access, Combination, Controls, attributes_json, combine
 from memattr.arch.features import FEATURES, FeatureSet, parse_features
 from memattr.arch.mair import decode_mair, decode_mair_attr
-from memattr.arch.matrix import full_matrix
+from memattr.arch.matrix import Cell, full_matrix
 from memattr.arch.memtypes import MemoryAttributes, MemoryType, Shareability, TagType, Unpredictable, full_name
 from memattr.arch.stage2 import decode_s2_memattr
 from memattr.cli import app
@@ -355,8 +355,8 @@ def table_cmd(fwb: bool, features_text: str | None, as_json: bool, as_csv: bool,
                         names = ("reserved", *table.possible_names(s1, s2))
                         tail = rendered.get(names)
                         if tail is None:
-                            data = {"memory_type": result.short_name, "shareability": None, "xs": None,
-                                    "tagged": None, "possible_memory_types": list(names[1:])}
+                            data = Cell(s1, s2, fwb, result, table).to_json()
+                            del data["s1"], data["s2"]
                             tail = rendered[names] = json.dumps(data, ensure_ascii=False)[1:]
                     parts.append(row + columns[s2] + tail)
             body = ",\n  ".join(parts)
